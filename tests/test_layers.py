@@ -13,6 +13,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "pybpf"
 LAYERS = {
     "errors": -1,
     "_util": -1,
+    "_uapi": -1,
     "asm": 0,
     "elf": 0,
     "btf": 0,

@@ -1,0 +1,19 @@
+"""Specs: editable blueprints of maps, programs and collections, and the kernel enums that
+describe them. Pure: no kernel, no privileges."""
+
+from __future__ import annotations
+
+from pybpf._uapi import AttachType, LinkType, MapType, ProgType
+from pybpf.spec.specs import CollectionSpec, MapSpec, PinType, ProgramSpec, VariableSpec
+
+__all__ = [
+    "AttachType",
+    "CollectionSpec",
+    "LinkType",
+    "MapSpec",
+    "MapType",
+    "PinType",
+    "ProgType",
+    "ProgramSpec",
+    "VariableSpec",
+]
