@@ -91,8 +91,10 @@ class Instruction:
         op = self.op
         if op is None or op.target_field is None:
             return None
+        # Offsets count from the next slot, even for lddw of a function (the kernel's
+        # add_subprog(env, i + insn->imm + 1)).
         rel = self.off if op.target_field == "off" else self.imm
-        return pc + self.slots + rel if op.is_wide else pc + 1 + rel
+        return pc + 1 + rel
 
     def with_fields(self, **changes: int | str | None) -> Instruction:
         """A copy with some fields changed (``insn.with_fields(imm=5)``)."""
