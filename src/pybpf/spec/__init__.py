@@ -4,11 +4,21 @@ describe them. Pure: no kernel, no privileges."""
 from __future__ import annotations
 
 from pybpf._uapi import AttachType, LinkType, MapType, ProgType
-from pybpf.spec.specs import CollectionSpec, MapSpec, PinType, ProgramSpec, VariableSpec
+from pybpf.spec.specs import (
+    CollectionSpec,
+    CoreRelo,
+    CoreReloKind,
+    MapSpec,
+    PinType,
+    ProgramSpec,
+    VariableSpec,
+)
 
 __all__ = [
     "AttachType",
     "CollectionSpec",
+    "CoreRelo",
+    "CoreReloKind",
     "LinkType",
     "MapSpec",
     "MapType",

@@ -25,6 +25,8 @@ from pybpf.asm.instruction import Instruction
 
 __all__ = [
     "CollectionSpec",
+    "CoreRelo",
+    "CoreReloKind",
     "MapSpec",
     "PinType",
     "ProgramSpec",
@@ -40,6 +42,36 @@ class PinType(enum.IntEnum):
 
     NONE = 0
     BY_NAME = 1  # LIBBPF_PIN_BY_NAME: <pin root>/<map name>
+
+
+class CoreReloKind(enum.IntEnum):
+    """The kind of a CO-RE relocation (``enum bpf_core_relo_kind`` in linux/bpf.h)."""
+
+    FIELD_BYTE_OFFSET = 0
+    FIELD_BYTE_SIZE = 1
+    FIELD_EXISTS = 2
+    FIELD_SIGNED = 3
+    FIELD_LSHIFT_U64 = 4
+    FIELD_RSHIFT_U64 = 5
+    TYPE_ID_LOCAL = 6
+    TYPE_ID_TARGET = 7
+    TYPE_EXISTS = 8
+    TYPE_SIZE = 9
+    ENUMVAL_EXISTS = 10
+    ENUMVAL_VALUE = 11
+    TYPE_MATCHES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class CoreRelo:
+    """One CO-RE relocation of a program (``struct bpf_core_relo``), re-based on the linked
+    program: ``insn`` is the slot index of the instruction to patch, ``type_id`` the local
+    root type in the program's BTF, ``access`` the access string (``"0:1:2"``)."""
+
+    insn: int
+    type_id: int
+    access: str
+    kind: CoreReloKind
 
 
 @dataclass
@@ -100,6 +132,7 @@ class ProgramSpec:
     btf: object | None = None
     func_info: list[object] = field(default_factory=list)
     line_info: list[object] = field(default_factory=list)
+    core_relos: list[CoreRelo] = field(default_factory=list)
 
     def copy(self) -> ProgramSpec:
         """A deep copy that can be edited without touching this spec (BTF is shared)."""
