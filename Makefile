@@ -29,7 +29,7 @@ pytest: $(STAMP)
 
 # Rebuild the committed test objects from their C sources (installs clang-19 when missing).
 testdata:
-	command -v clang-19 >/dev/null || { apt-get update -qq && apt-get install -y -qq clang-19 llvm-19 libbpf-dev; }
+	command -v clang-19 >/dev/null || { apt-get update -qq && apt-get install -y -qq clang-19 llvm-19 libbpf-dev bpftool; }
 	$(MAKE) -C tests/testdata
 
 bench: $(STAMP)
