@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 from pathlib import Path
@@ -12,6 +13,29 @@ TESTS = Path(__file__).resolve().parent
 TESTDATA = TESTS / "testdata"
 SHARED = TESTS.parent.parent / "shared"
 CONFORMANCE = SHARED / "conformance"
+OBJ = TESTDATA / "obj"
+GOLDEN = TESTDATA / "golden"
+
+
+def fixture_objects(pattern: str = "*.o") -> list[Path]:
+    """The committed fixture objects (tests/testdata/obj), sorted."""
+    return sorted(OBJ.glob(pattern))
+
+
+def golden_dir(obj: Path) -> Path:
+    """The golden directory of a fixture object (``obj/x.el.v3.o`` → ``golden/x.el.v3``)."""
+    return GOLDEN / obj.name.removesuffix(".o")
+
+
+def read_golden(path: Path) -> str:
+    """A golden file's text, whether stored plain or as PATH.gz."""
+    if path.exists():
+        return path.read_text()
+    return gzip.decompress(path.with_name(path.name + ".gz").read_bytes()).decode()
+
+
+def has_golden(path: Path) -> bool:
+    return path.exists() or path.with_name(path.name + ".gz").exists()
 
 
 def tool(name: str) -> str:

@@ -7,7 +7,6 @@ tools print; a rebuild gives the same bytes) skip when the tool is absent.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import struct
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TESTDATA, tool
+from tests.conftest import TESTDATA, has_golden, read_golden, tool
 
 SRC = TESTDATA / "src"
 OBJ = TESTDATA / "obj"
@@ -48,17 +47,6 @@ def expected_objects() -> set[str]:
     }
     names |= {f"linked.{v}" for v in listed(SRC / "link_a.bpf.c", "pybpf-linked")}
     return names
-
-
-def read_golden(path: Path) -> str:
-    """A golden file's text, whether stored plain or as PATH.gz."""
-    if path.exists():
-        return path.read_text()
-    return gzip.decompress(path.with_name(path.name + ".gz").read_bytes()).decode()
-
-
-def has_golden(path: Path) -> bool:
-    return path.exists() or path.with_name(path.name + ".gz").exists()
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)

@@ -76,6 +76,7 @@ def _bounds(op: Op, name: str) -> tuple[int, int]:
 
 
 SAMPLE = {"dst": 1, "src": 2, "off": 8, "imm": -3, "target": 5, "helper": 1, "func": 2}
+SAMPLE.update(dst_as=1, src_as=0)  # the kernel casts between address spaces 0 and 1 only
 
 
 def sample_args(op: Op, node: Node) -> list[int]:
@@ -109,7 +110,10 @@ def row_and_args(draw: st.DrawFn) -> tuple[Op, list[int]]:
     op = draw(st.sampled_from(OPS))
     node = get_builder(op.name)
     assert node is not None
-    return op, [draw(st.integers(*_bounds(op, name))) for name in node.arguments]
+    args = [draw(st.integers(*_bounds(op, name))) for name in node.arguments]
+    if op.kind is Kind.ADDR_SPACE_CAST:
+        args[-2:] = draw(st.sampled_from([(1, 0), (0, 1)]))
+    return op, args
 
 
 @given(row_and_args())

@@ -1,10 +1,52 @@
 """The ISA layer: the opcode table, instructions, assembler, disassembler and builder.
 
 Pure: bytes and text in, values out; no I/O, no privileges.
+
+Example::
+
+    >>> from pybpf.asm import assemble, disassemble, encode
+    >>> prog = assemble("r0 = 1\\nexit")
+    >>> print(disassemble(encode(prog)), end="")
+    r0 = 0x1
+    exit
 """
 
 from __future__ import annotations
 
+from pybpf.asm.assembler import assemble, assemble_bytes, detect_syntax
+from pybpf.asm.builder import (
+    ALU,
+    ALU64,
+    CALL,
+    FP,
+    JMP,
+    JMP32,
+    LD,
+    LDX,
+    R0,
+    R1,
+    R2,
+    R3,
+    R4,
+    R5,
+    R6,
+    R7,
+    R8,
+    R9,
+    R10,
+    ST,
+    STX,
+    Label,
+    Reg,
+    build,
+)
+from pybpf.asm.disasm import (
+    DisassembledInstruction,
+    check_program,
+    disassemble,
+    format_instruction,
+    get_instructions,
+)
 from pybpf.asm.helpers import HELPER_IDS, HELPER_NAMES
 from pybpf.asm.instruction import MAX_REG, Instruction, decode, encode, iter_decode
 from pybpf.asm.opcodes import (
@@ -26,26 +68,58 @@ from pybpf.asm.opcodes import (
 )
 
 __all__ = [
+    "ALU",
+    "ALU64",
+    "CALL",
+    "FP",
     "HELPER_IDS",
     "HELPER_NAMES",
+    "JMP",
+    "JMP32",
+    "LD",
+    "LDX",
     "MAX_REG",
     "OPS",
     "OPS_BY_CODE",
     "OPS_BY_NAME",
+    "R0",
+    "R1",
+    "R2",
+    "R3",
+    "R4",
+    "R5",
+    "R6",
+    "R7",
+    "R8",
+    "R9",
+    "R10",
+    "ST",
+    "STX",
     "AluOp",
     "AtomicOp",
     "CallKind",
     "Class",
+    "DisassembledInstruction",
     "Field",
     "Instruction",
     "JmpOp",
     "Kind",
+    "Label",
     "Mode",
     "Op",
     "PseudoSrc",
+    "Reg",
     "Size",
     "Source",
+    "assemble",
+    "assemble_bytes",
+    "build",
+    "check_program",
     "decode",
+    "detect_syntax",
+    "disassemble",
     "encode",
+    "format_instruction",
+    "get_instructions",
     "iter_decode",
 ]

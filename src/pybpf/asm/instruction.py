@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from pybpf._util import s32
-from pybpf.asm.opcodes import Class, Field, Op, lookup
+from pybpf.asm.opcodes import Class, Field, Kind, Op, lookup
 from pybpf.errors import DecodeError, Location
 
 __all__ = [
@@ -236,14 +236,32 @@ def _check(insn: Instruction, where: Location) -> None:
     for reg, name in ((insn.dst, "dst"), (insn.src, "src")):
         if reg > MAX_REG:
             raise DecodeError(f"{op.name}: {name} register r{reg} does not exist", where)
-    reserved = op.reserved
-    values = {Field.DST: insn.dst, Field.SRC: insn.src, Field.OFF: insn.off, Field.IMM: insn.imm}
-    for fld, value in values.items():
-        if fld in reserved and value:
-            name = fld.name.lower() if fld.name else "?"
+    for name in _reserved_fields(op):
+        value = getattr(insn, name)
+        if value:
             raise DecodeError(f"{op.name}: reserved field {name} is {value}, must be 0", where)
     if insn.is_wide and insn.imm_hi and not _uses_imm_hi(op):
         raise DecodeError(f"{op.name}: reserved field imm of the second slot must be 0", where)
+    if op.kind is Kind.ADDR_SPACE_CAST and insn.imm not in _ADDR_SPACE_CASTS:
+        # the kernel converts between address spaces 0 and 1 only (verifier.c, check_alu_op)
+        raise DecodeError(
+            f"{op.name}: imm is {insn.imm:#x}, must be 0x1 or 0x10000 (address spaces 0, 1)",
+            where,
+        )
+
+
+_ADDR_SPACE_CASTS = (0x1, 0x10000)
+_RESERVED: dict[str, tuple[str, ...]] = {}
+
+
+def _reserved_fields(op: Op) -> tuple[str, ...]:
+    """The names of ``op``'s reserved fields (cached: IntFlag arithmetic per call is slow)."""
+    names = _RESERVED.get(op.name)
+    if names is None:
+        fields = (Field.DST, Field.SRC, Field.OFF, Field.IMM)
+        names = tuple(f.name.lower() for f in fields if f in op.reserved and f.name)
+        _RESERVED[op.name] = names
+    return names
 
 
 def _uses_imm_hi(op: Op) -> bool:
@@ -256,7 +274,15 @@ def _why_unknown(insn: Instruction) -> str:
     forms = OPS_BY_CODE.get(insn.opcode)
     if not forms:
         return f"unknown opcode {insn.opcode:#04x}"
-    key = forms[0].key
-    field_name = key[0] if key else "?"
-    value = getattr(insn, field_name, "?")
-    return f"opcode {insn.opcode:#04x} has no form with {field_name}={value}"
+    keys = [(op.name, op.key) for op in forms if op.key is not None]
+    if not keys:  # unreachable: a form without a key matches any fields
+        return f"opcode {insn.opcode:#04x} has no form for these fields"
+    field_name = keys[0][1][0]
+    value = getattr(insn, field_name)
+    if len(keys) == 1:
+        name, (_, want) = keys[0]
+        if want == 0:
+            return f"{name}: reserved field {field_name} is {value}, must be 0"
+        return f"{name}: {field_name} must be {want}, is {value}"
+    allowed = ", ".join(f"{want} ({name})" for name, (_, want) in keys)
+    return f"opcode {insn.opcode:#04x}: {field_name} is {value}, must be one of {allowed}"

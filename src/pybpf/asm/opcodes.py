@@ -34,7 +34,8 @@ verifier's log); ``ubpf`` the syntax of uBPF and bpf_conformance. In templates:
 ``{imm}`` ``{off}``
     signed immediate / offset as a number
 ``{moff}``
-    memory offset next to a base register: ``+ 0x8``/``- 0x8`` (llvm), ``+8``/``-8`` (ubpf)
+    memory offset next to a base register: ``+ 0x8``/``- 0x8`` (llvm), ``+8``/``-8`` (ubpf,
+    nothing for 0: ``[%r1]``)
 ``{target}``
     jump or call target, relative to the next instruction (or a label)
 ``{imm64}``
@@ -43,6 +44,22 @@ verifier's log); ``ubpf`` the syntax of uBPF and bpf_conformance. In templates:
     a helper id (a name when the table knows it)
 ``{as_dst}`` ``{as_src}``
     the address spaces of ``addr_space_cast`` (high and low 16 bits of imm)
+``{uimm}`` ``{uimm_hi}``
+    ``imm`` / ``imm_hi`` as an unsigned decimal (map fds, ids and value offsets, as the
+    kernel prints them)
+``{ximm}``
+    ``imm`` as unsigned hex (the last operand of llvm-objdump's ``ld_pseudo``)
+``{r0v}``
+    register r0 in the width of a narrow atomic's value: ``r0``, or ``w0`` for alu32
+``{xoff}``
+    ``, <off>`` when ``off`` is not zero, nothing when it is (uBPF ``call runtime``)
+
+``pc{target}`` is one unit: ``pc+0x5`` (llvm), ``pc+5`` (ubpf), or a label alone.
+
+``llvm_aliases`` are extra LLVM-syntax spellings accepted on input: the forms of the kernel
+verifier log (``kernel/bpf/disasm.c``) and of ``bpftool prog dump xlated``. ``aliases`` are
+extra uBPF spellings. ``objdump`` is the text of llvm-objdump-19 where it differs from the
+lossless ``llvm`` template (``<unknown>`` where LLVM 19 cannot decode the instruction).
 """
 
 from __future__ import annotations
@@ -250,6 +267,7 @@ class Op:
     min_cpu: int = 1
     aliases: tuple[str, ...] = ()
     objdump: str | None = field(default=None)
+    llvm_aliases: tuple[str, ...] = ()
 
     @property
     def cls(self) -> Class:
@@ -500,6 +518,7 @@ def _jmp_ops() -> Iterator[Op]:
         "gotox {dst}",
         "gotox {dst}",
         min_cpu=4,
+        objdump="<unknown>",
     )
     yield Op(
         "JMP.MAY_GOTO",
@@ -537,7 +556,7 @@ def _jmp_ops() -> Iterator[Op]:
         Kind.CALL,
         OFF | IMM,
         "call kfunc({imm}, {off})",
-        "call runtime {imm}, {off}",
+        "call runtime {imm}{xoff}",
         ("src", CallKind.KFUNC),
         objdump="call {imm}",
     )
@@ -562,18 +581,25 @@ def _mem_ops() -> Iterator[Op]:
     ld = Class.LD | Size.DW | Mode.IMM
     llvm_imm64 = {
         PseudoSrc.IMM64: "{dst64} = {imm64} ll",
-        PseudoSrc.MAP_FD: "{dst64} = map[fd:{imm}] ll",
-        PseudoSrc.MAP_VALUE: "{dst64} = map[fd:{imm}][0]+{imm_hi} ll",
-        PseudoSrc.BTF_ID: "{dst64} = btf_id[{imm}] ll",
+        PseudoSrc.MAP_FD: "{dst64} = map[fd:{uimm}] ll",
+        PseudoSrc.MAP_VALUE: "{dst64} = map[fd:{uimm}][0]+{uimm_hi} ll",
+        PseudoSrc.BTF_ID: "{dst64} = btf_id[{uimm}] ll",
         PseudoSrc.FUNC: "{dst64} = func[pc{target}] ll",
-        PseudoSrc.MAP_IDX: "{dst64} = map[idx:{imm}] ll",
-        PseudoSrc.MAP_IDX_VALUE: "{dst64} = map[idx:{imm}][0]+{imm_hi} ll",
+        PseudoSrc.MAP_IDX: "{dst64} = map[idx:{uimm}] ll",
+        PseudoSrc.MAP_IDX_VALUE: "{dst64} = map[idx:{uimm}][0]+{uimm_hi} ll",
+    }
+    # How the kernel verifier and ``bpftool prog dump xlated`` print them (no ``ll``).
+    kernel_imm64 = {
+        PseudoSrc.MAP_FD: ("{dst64} = map[id:{uimm}]",),
+        PseudoSrc.MAP_VALUE: ("{dst64} = map[id:{uimm}][0]+{uimm_hi}",),
+        PseudoSrc.FUNC: ("{dst64} = subprog[{target}]",),
+        PseudoSrc.MAP_IDX_VALUE: ("{dst64} = map[idx:{uimm}]+{uimm_hi}",),
     }
     for src, tmpl in llvm_imm64.items():
         operands = D | IMM
         ub = tmpl.replace("{dst64} = ", "lddw {dst}, ").removesuffix(" ll")
         objdump = (
-            None if src is PseudoSrc.IMM64 else f"ld_pseudo\t{{dst64}}, {int(src):#x}, {{imm}}"
+            None if src is PseudoSrc.IMM64 else f"ld_pseudo\t{{dst64}}, {int(src):#x}, {{ximm}}"
         )
         yield Op(
             f"LD.IMM64.{src.name}" if src else "LD.IMM64",
@@ -584,6 +610,7 @@ def _mem_ops() -> Iterator[Op]:
             ub,
             ("src", src),
             objdump=objdump,
+            llvm_aliases=kernel_imm64.get(src, ()),
         )
     for size, bits, sfx in _SIZES[:3]:
         yield Op(
@@ -670,6 +697,7 @@ def _atomic_ops() -> Iterator[Op]:
             ("imm", AtomicOp.LOAD_ACQ),
             bits,
             min_cpu=4,
+            objdump="<unknown>",
         )
         yield Op(
             f"STX.ATOMIC.{size.name}.STORE_REL",
@@ -681,10 +709,13 @@ def _atomic_ops() -> Iterator[Op]:
             ("imm", AtomicOp.STORE_REL),
             bits,
             min_cpu=4,
+            objdump="<unknown>",
         )
         if bits < 32:
             continue
         rw = "src" if bits == 64 else "srcv"
+        k64 = "64" if bits == 64 else ""  # the kernel log says atomic64_* for 64-bit forms
+        mem = f"(({ty} *)({{dst64}} {{moff}})"
         for op, sym in (("ADD", "+="), ("OR", "|="), ("AND", "&="), ("XOR", "^=")):
             low = op.lower()
             cpu = 1 if op == "ADD" else 3
@@ -709,10 +740,11 @@ def _atomic_ops() -> Iterator[Op]:
                 ("imm", AtomicOp[f"FETCH_{op}"]),
                 bits,
                 min_cpu=3,
+                llvm_aliases=(f"{{{rw}}} = atomic64_fetch_{low}{mem}, {{{rw}}})",) if k64 else (),
             )
         xs = "xchg32_32" if bits == 32 else "xchg_64"
         cs = "cmpxchg32_32" if bits == 32 else "cmpxchg_64"
-        r0 = "w0" if bits == 32 else "r0"
+        r0 = "{r0v}" if bits == 32 else "r0"
         yield Op(
             f"STX.ATOMIC.{size.name}.XCHG",
             code,
@@ -723,6 +755,7 @@ def _atomic_ops() -> Iterator[Op]:
             ("imm", AtomicOp.XCHG),
             bits,
             min_cpu=3,
+            llvm_aliases=(f"{{{rw}}} = atomic{k64}_xchg{mem}, {{{rw}}})",),
         )
         yield Op(
             f"STX.ATOMIC.{size.name}.CMPXCHG",
@@ -734,6 +767,7 @@ def _atomic_ops() -> Iterator[Op]:
             ("imm", AtomicOp.CMPXCHG),
             bits,
             min_cpu=3,
+            llvm_aliases=(f"{r0} = atomic{k64}_cmpxchg{mem}, {r0}, {{{rw}}})",),
         )
 
 
