@@ -17,7 +17,12 @@ _BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(example: Path) -> None:
     done = subprocess.run(
-        [sys.executable, str(example)], capture_output=True, text=True, timeout=120, cwd=ROOT
+        [sys.executable, str(example)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
 
@@ -26,6 +31,11 @@ def test_readme_python_blocks_run() -> None:
     blocks = _BLOCK.findall((ROOT / "README.md").read_text())
     for i, block in enumerate(blocks):
         done = subprocess.run(
-            [sys.executable, "-c", block], capture_output=True, text=True, timeout=120, cwd=ROOT
+            [sys.executable, "-c", block],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
         )
         assert done.returncode == 0, f"README block {i} failed:\n{block}\n{done.stderr}"
