@@ -23,12 +23,29 @@ ENUMS = (
     ("bpf_link_type", "LinkType", "BPF_LINK_TYPE_", "Link types (``enum bpf_link_type``)."),
 )
 
+# Anonymous enums, found by their first member: (first member, class, prefix, doc).
+FLAG_ENUMS = (
+    ("BPF_ANY", "UpdateFlags", "BPF_", "Flags of map updates (``BPF_ANY``, ``BPF_NOEXIST`` …)."),
+)
+_RENAME = {"F_LOCK": "LOCK"}
+
 
 def parse_enum(header: str, name: str) -> list[tuple[str, int]]:
     m = re.search(rf"enum {name} {{(.*?)\n}};", header, re.S)
     if m is None:
         raise SystemExit(f"enum {name} not found")
-    body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+    return _members(m.group(1))
+
+
+def parse_anonymous(header: str, first: str) -> list[tuple[str, int]]:
+    m = re.search(rf"enum {{\s*({first}\b.*?)\n}};", header, re.S)
+    if m is None:
+        raise SystemExit(f"anonymous enum starting with {first} not found")
+    return _members(m.group(1))
+
+
+def _members(text: str) -> list[tuple[str, int]]:
+    body = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     body = re.sub(r"//[^\n]*", "", body)
     members: list[tuple[str, int]] = []
     values: dict[str, int] = {}
@@ -64,13 +81,18 @@ def render(header: str) -> str:
         "",
         "import enum",
         "",
-        f"__all__ = {sorted(cls for _, cls, _, _ in ENUMS)!r}".replace("'", '"'),
+        f"__all__ = {sorted(cls for _, cls, _, _ in ENUMS + FLAG_ENUMS)!r}".replace("'", '"'),
     ]
     for cname, cls, prefix, doc in ENUMS:
         out += ["", "", f"class {cls}(enum.IntEnum):", f'    """{doc}"""', ""]
         for ident, value in parse_enum(header, cname):
             short = ident.removeprefix(prefix)
             out.append(f"    {short} = {value}")
+    for first, cls, prefix, doc in FLAG_ENUMS:
+        out += ["", "", f"class {cls}(enum.IntFlag):", f'    """{doc}"""', ""]
+        for ident, value in parse_anonymous(header, first):
+            short = ident.removeprefix(prefix)
+            out.append(f"    {_RENAME.get(short, short)} = {value}")
     return "\n".join(out) + "\n"
 
 

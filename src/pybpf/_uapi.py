@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["AttachType", "Cmd", "LinkType", "MapType", "ProgType"]
+__all__ = ["AttachType", "Cmd", "LinkType", "MapType", "ProgType", "UpdateFlags"]
 
 
 class Cmd(enum.IntEnum):
@@ -223,3 +223,14 @@ class LinkType(enum.IntEnum):
     NETKIT = 13
     SOCKMAP = 14
     TRACING_MULTI = 15
+
+
+class UpdateFlags(enum.IntFlag):
+    """Flags of map updates (``BPF_ANY``, ``BPF_NOEXIST`` …)."""
+
+    ANY = 0
+    NOEXIST = 1
+    EXIST = 2
+    LOCK = 4
+    F_CPU = 8
+    F_ALL_CPUS = 16

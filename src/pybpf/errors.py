@@ -18,12 +18,14 @@ __all__ = [
     "BPFError",
     "BTFError",
     "ClosedError",
+    "CodecError",
     "CompileError",
     "DecodeError",
     "ELFError",
     "Location",
     "NotSupportedError",
     "ParseError",
+    "SpecError",
     "SyscallError",
     "VMError",
     "VerifierError",
@@ -158,6 +160,19 @@ class NotSupportedError(BPFError):
         if detail:
             msg += f": {detail}"
         super().__init__(msg)
+
+
+class CodecError(BPFError, TypeError, ValueError):
+    """A key or value that cannot be encoded for a map (kernel or user-space): bytes of the
+    wrong size (the message names the expected and the given size), an integer out of range,
+    or a type the map's codec does not take. Raised before any system call; both a
+    ``TypeError`` and a ``ValueError``."""
+
+
+class SpecError(BPFError, ValueError):
+    """A map or program spec that cannot be created or loaded, found before asking the kernel:
+    a name that references no map, an unresolved label, a size the map type forbids, a pinned
+    map that does not match its spec."""
 
 
 class ClosedError(BPFError, ValueError):

@@ -3,7 +3,7 @@ describe them. Pure: no kernel, no privileges."""
 
 from __future__ import annotations
 
-from pybpf._uapi import AttachType, LinkType, MapType, ProgType
+from pybpf._uapi import AttachType, LinkType, MapType, ProgType, UpdateFlags
 from pybpf.spec.specs import (
     CollectionSpec,
     CoreRelo,
@@ -25,5 +25,6 @@ __all__ = [
     "PinType",
     "ProgType",
     "ProgramSpec",
+    "UpdateFlags",
     "VariableSpec",
 ]
