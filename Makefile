@@ -18,8 +18,8 @@ demo: $(STAMP)
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples tools
-	$(BIN)/ruff format --check src tests benchmarks examples tools
+	$(BIN)/ruff check src tests benchmarks examples tools fuzz
+	$(BIN)/ruff format --check src tests benchmarks examples tools fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -31,6 +31,7 @@ pytest: $(STAMP)
 testdata:
 	command -v clang-19 >/dev/null || { apt-get update -qq && apt-get install -y -qq clang-19 llvm-19 libbpf-dev bpftool; }
 	$(MAKE) -C tests/testdata
+	$(MAKE) -C tests/testdata/btf
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done

@@ -16,7 +16,12 @@ from pybpf.errors import BPFError
 __all__ = ["main"]
 
 # Modules that add subcommands, in the order their commands appear in --help.
-_COMMAND_MODULES = ("pybpf.cli._demo", "pybpf.cli._asm", "pybpf.cli._kernel")
+_COMMAND_MODULES = (
+    "pybpf.cli._demo",
+    "pybpf.cli._asm",
+    "pybpf.cli._btf",
+    "pybpf.cli._kernel",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,141 @@
+"""BTF, the BPF Type Format: parse, index, format and encode it, and read ``.BTF.ext``.
+
+Example::
+
+    from pybpf.btf import BTF, Kind, format_c
+
+    vmlinux = BTF.from_path("/sys/kernel/btf/vmlinux", cache=True)
+    (task,) = vmlinux.find("task_struct", Kind.STRUCT)
+    for member, bit_offset in vmlinux.iter_members(task):
+        print(member.name, bit_offset // 8, vmlinux.sizeof(member.type))
+
+    obj = BTF.from_path("prog.bpf.o")         # an object's .BTF section
+    print(format_c(obj))                       # as `bpftool btf dump file prog.bpf.o format c`
+
+Pure: bytes in, values out. Only :meth:`BTF.from_path` and :mod:`pybpf.btf.cache` touch
+the file system. Malformed input raises :class:`~pybpf.errors.BTFError` (naming the section
+or file and the byte offset), never anything else.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from pybpf.btf._btf import BTF
+from pybpf.btf.kinds import FuncLinkage, IntEncoding, Kind, VarLinkage
+from pybpf.btf.types import (
+    VOID,
+    Array,
+    Composite,
+    Const,
+    Datasec,
+    DeclTag,
+    Enum,
+    Enum64,
+    EnumType,
+    EnumValue,
+    Float,
+    Func,
+    FuncProto,
+    Fwd,
+    Int,
+    Member,
+    Modifier,
+    Param,
+    Ptr,
+    Ref,
+    Restrict,
+    Struct,
+    Type,
+    Typedef,
+    TypeTag,
+    Union,
+    Var,
+    VarSecinfo,
+    Void,
+    Volatile,
+)
+
+if TYPE_CHECKING:
+    from pybpf.btf._load import KernelBTF, load_kernel_btf
+    from pybpf.btf.encode import StringTable, encode
+    from pybpf.btf.ext import BTFExt, CoreRelo, CoreReloKind, FuncInfo, LineInfo, encode_ext
+    from pybpf.btf.format_c import format_c
+    from pybpf.btf.format_raw import format_raw
+
+# Imported on first use (PEP 562): a CO-RE user needs BTF and the types, not the formatters.
+_LAZY = {
+    "StringTable": "pybpf.btf.encode",
+    "encode": "pybpf.btf.encode",
+    "BTFExt": "pybpf.btf.ext",
+    "CoreRelo": "pybpf.btf.ext",
+    "CoreReloKind": "pybpf.btf.ext",
+    "FuncInfo": "pybpf.btf.ext",
+    "LineInfo": "pybpf.btf.ext",
+    "encode_ext": "pybpf.btf.ext",
+    "format_c": "pybpf.btf.format_c",
+    "format_raw": "pybpf.btf.format_raw",
+    "KernelBTF": "pybpf.btf._load",
+    "load_kernel_btf": "pybpf.btf._load",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pybpf.btf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "BTF",
+    "VOID",
+    "Array",
+    "BTFExt",
+    "Composite",
+    "Const",
+    "CoreRelo",
+    "CoreReloKind",
+    "Datasec",
+    "DeclTag",
+    "Enum",
+    "Enum64",
+    "EnumType",
+    "EnumValue",
+    "Float",
+    "Func",
+    "FuncInfo",
+    "FuncLinkage",
+    "FuncProto",
+    "Fwd",
+    "Int",
+    "IntEncoding",
+    "KernelBTF",
+    "Kind",
+    "LineInfo",
+    "Member",
+    "Modifier",
+    "Param",
+    "Ptr",
+    "Ref",
+    "Restrict",
+    "StringTable",
+    "Struct",
+    "Type",
+    "TypeTag",
+    "Typedef",
+    "Union",
+    "Var",
+    "VarLinkage",
+    "VarSecinfo",
+    "Void",
+    "Volatile",
+    "encode",
+    "encode_ext",
+    "format_c",
+    "format_raw",
+    "load_kernel_btf",
+]
