@@ -31,12 +31,6 @@ def listing(capsys: pytest.CaptureFixture[str], obj: Path, *extra: str) -> str:
     return out
 
 
-def without_core_relocs(text: str) -> str:
-    # llvm-objdump -r also prints .BTF.ext CO-RE records; pybpf disasm -r shows ELF
-    # relocations only (CO-RE records: `pybpf spec`).
-    return "".join(ln for ln in text.splitlines(True) if "  CO-RE <" not in ln)
-
-
 @pytest.mark.parametrize("obj", OBJECTS, ids=lambda p: p.name)
 def test_disasm_equals_llvm_objdump_golden(capsys: pytest.CaptureFixture[str], obj: Path) -> None:
     assert listing(capsys, obj) == read_golden(golden_dir(obj) / "objdump.txt")
@@ -58,8 +52,21 @@ def test_disasm_alu32_equals_golden(capsys: pytest.CaptureFixture[str], obj: Pat
     ids=lambda p: p.name,
 )
 def test_disasm_relocations_equal_golden(capsys: pytest.CaptureFixture[str], obj: Path) -> None:
-    want = without_core_relocs(read_golden(golden_dir(obj) / "objdump-r.txt"))
-    assert without_core_relocs(listing(capsys, obj, "-r")) == want
+    """ELF relocations and .BTF.ext CO-RE records, as llvm-objdump -r prints them."""
+    assert listing(capsys, obj, "-r") == read_golden(golden_dir(obj) / "objdump-r.txt")
+
+
+def test_disasm_source_lines_from_btf_line_info(capsys: pytest.CaptureFixture[str]) -> None:
+    text = listing(capsys, OBJ / "firewall.el.v3.o", "-S")
+    src = (OBJ.parent / "src" / "firewall.bpf.c").read_text()
+    shown = [ln[2:] for ln in text.splitlines() if ln.startswith("; ")]
+    assert shown, "no source lines"
+    assert all(line in src for line in shown)
+    # every instruction line is still llvm-objdump's
+    plain = [ln for ln in text.splitlines() if not ln.startswith("; ")]
+    assert "\n".join(plain) + "\n" == read_golden(
+        golden_dir(OBJ / "firewall.el.v3.o") / "objdump.txt"
+    )
 
 
 @pytest.mark.tool

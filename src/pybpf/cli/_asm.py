@@ -42,7 +42,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.add_argument("--alu32", action="store_true", help="w registers for 32-bit memory ops")
     d.add_argument("--no-labels", action="store_true", help="jump offsets instead of labels")
     d.add_argument("--pc", action="store_true", help="show each instruction's slot index")
-    d.add_argument("-r", "--reloc", action="store_true", help="ELF: show relocations")
+    d.add_argument(
+        "-r", "--reloc", action="store_true", help="ELF: show relocations and CO-RE records"
+    )
+    d.add_argument(
+        "-S", "--source", action="store_true", help="ELF: show source lines (BTF line info)"
+    )
     d.set_defaults(func=_disasm)
 
 
@@ -72,7 +77,9 @@ def _disasm(args: argparse.Namespace) -> int:
     data = _read(args.file)
     source = "<stdin>" if args.file == "-" else args.file
     if data[:4] == b"\x7fELF":
-        opts = ListingOptions(alu32=args.alu32, relocs=args.reloc, style=args.style or "objdump")
+        opts = ListingOptions(
+            alu32=args.alu32, relocs=args.reloc, style=args.style or "objdump", source=args.source
+        )
         for line in objdump_listing(ELFFile(data, name=source), source, opts):
             print(line)
         return 0

@@ -1,9 +1,10 @@
 """A listing of an ELF object's executable sections, as ``llvm-objdump -d`` prints it.
 
 The instruction lines are exactly llvm-objdump-19's (golden files in tests/testdata/golden
-prove it); what llvm-objdump shows with ``-r`` (relocations) and ``-S`` (source lines) comes
-on lines of its own, the relocations as llvm-objdump prints them, the source lines from the
-object's BTF line info (llvm-objdump reads DWARF, so those lines may differ in placement).
+prove it). What llvm-objdump adds with ``-r`` comes on lines of its own, as it prints them:
+ELF relocations, then the CO-RE relocation records of ``.BTF.ext``. With ``source`` the
+source line of each instruction comes before it, from the object's BTF line info
+(llvm-objdump ``-S`` reads DWARF instead, so the placement of those lines may differ).
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from pybpf.asm.disasm import get_instructions
+from pybpf.btf import BTF, BTFExt
+from pybpf.cli._corefmt import describe_core_relo
 from pybpf.elf import SHF, SHT, STT, ELFFile, Relocation, Section, Symbol
+from pybpf.errors import BTFError
 
 __all__ = ["ListingOptions", "objdump_listing"]
 
@@ -27,24 +31,59 @@ class ListingOptions:
     alu32: bool = False
     relocs: bool = False
     style: str = "objdump"
-    source_lines: Mapping[str, Mapping[int, str]] | None = None  # section → byte offset → text
+    source: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Ext:
+    """What the listing reads from .BTF/.BTF.ext: per section, byte offset → lines."""
+
+    core: Mapping[str, Mapping[int, list[str]]]
+    source: Mapping[str, Mapping[int, str]]
+
+
+def _ext_info(elf: ELFFile, opts: ListingOptions) -> _Ext:
+    empty = _Ext({}, {})
+    btf_sec = elf.get_section_by_name(".BTF")
+    ext_sec = elf.get_section_by_name(".BTF.ext")
+    if not (opts.relocs or opts.source) or btf_sec is None or ext_sec is None:
+        return empty
+    try:
+        btf = BTF(btf_sec.data, name=".BTF")
+        ext = BTFExt(ext_sec.data, btf)
+    except BTFError:
+        return empty  # as llvm-objdump: a broken .BTF.ext only loses the annotations
+    core: dict[str, dict[int, list[str]]] = {}
+    if opts.relocs:
+        for sec, relos in ext.core_relos.items():
+            table = core.setdefault(sec, {})
+            for relo in relos:
+                text = describe_core_relo(btf, relo.type_id, relo.access_str, int(relo.kind))
+                table.setdefault(relo.insn_off, []).append(text)
+    source: dict[str, dict[int, str]] = {}
+    if opts.source:
+        for sec, lines in ext.line_info.items():
+            source[sec] = {li.insn_off: li.line_text for li in lines}
+    return _Ext(core, source)
 
 
 def objdump_listing(elf: ELFFile, path: str, opts: ListingOptions) -> Iterator[str]:
     """Lines (without newlines) of the listing of every non-empty executable section."""
     yield ""
     yield f"{path}:\tfile format elf64-bpf"
+    ext = _ext_info(elf, opts)
     for sec in elf.iter_sections():
         if sec.flags & _EXEC and sec.size and sec.type == SHT.PROGBITS:
             yield ""
             yield f"Disassembly of section {sec.name}:"
-            yield from _section(elf, sec, opts)
+            yield from _section(elf, sec, opts, ext)
 
 
-def _section(elf: ELFFile, sec: Section, opts: ListingOptions) -> Iterator[str]:
+def _section(elf: ELFFile, sec: Section, opts: ListingOptions, ext: _Ext) -> Iterator[str]:
     labels = _labels(elf, sec)
     relocs = _relocs_by_offset(elf, sec) if opts.relocs else {}
-    lines = (opts.source_lines or {}).get(sec.name, {})
+    lines = ext.source.get(sec.name, {})
+    core = ext.core.get(sec.name, {})
     annotate = _annotator(labels, sec.name)
     last_source = None
     records = get_instructions(
@@ -68,6 +107,8 @@ def _section(elf: ELFFile, sec: Section, opts: ListingOptions) -> Iterator[str]:
         for at in range(rec.offset, rec.offset + len(rec.raw)):
             for rel in relocs.get(at, ()):
                 yield _reloc_line(elf, rel)
+        for text in core.get(rec.offset, ()):
+            yield f"\t\t{rec.offset:016x}:  CO-RE {text}"
 
 
 @dataclass(frozen=True, slots=True)
