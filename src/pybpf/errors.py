@@ -133,12 +133,23 @@ class CompileError(ParseError):
 class VMError(BPFError):
     """A program the user-space VM refused or stopped: a memory access outside the regions
     the program may touch, an unknown helper, the instruction budget exhausted, a failed
-    load-time check. Carries ``pc`` and the instruction when known."""
+    load-time check. Carries ``pc``, the instruction and, for a memory fault, the ``address``
+    when known."""
 
-    def __init__(self, reason: str, *, pc: int | None = None, insn: object = None) -> None:
+    address: int | None
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        pc: int | None = None,
+        insn: object = None,
+        address: int | None = None,
+    ) -> None:
         self.reason = reason
         self.pc = pc
         self.insn = insn
+        self.address = address
         where = f"pc {pc}: " if pc is not None else ""
         shown = f" ({insn})" if insn is not None else ""
         super().__init__(f"{where}{reason}{shown}")

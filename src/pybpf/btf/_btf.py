@@ -157,6 +157,12 @@ class BTF:
         return f"<BTF {self.source}{split}: types {self.start_id}..{self._count - 1}>"
 
     # -- the index ---------------------------------------------------------------------------
+    def __copy__(self) -> BTF:
+        return self  # immutable once parsed: specs that copy themselves share it
+
+    def __deepcopy__(self, memo: dict[int, object]) -> BTF:
+        return self
+
     def __len__(self) -> int:
         """Number of type ids, counting void (0) and a base's types: ids are ``range(len)``."""
         return self._count

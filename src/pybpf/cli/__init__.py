@@ -20,7 +20,9 @@ _COMMAND_MODULES = (
     "pybpf.cli._demo",
     "pybpf.cli._asm",
     "pybpf.cli._btf",
+    "pybpf.cli._spec",
     "pybpf.cli._kernel",
+    "pybpf.cli._vm",
 )
 
 

@@ -1,13 +1,31 @@
-"""Specs: editable blueprints of maps, programs and collections, and the kernel enums that
-describe them. Pure: no kernel, no privileges."""
+"""Specs: editable blueprints of maps, programs and collections, the kernel enums that
+describe them, the ELF → spec loader and the CO-RE engine. Pure: no kernel, no privileges.
+
+Example::
+
+    spec = load_collection_spec("prog.bpf.o")
+    spec.maps["events"].max_entries = 1 << 20      # edit before load
+    spec.programs["handle_exec"].autoload = False
+"""
 
 from __future__ import annotations
 
 from pybpf._uapi import AttachType, LinkType, MapType, ProgType, UpdateFlags
+from pybpf.spec.loader import load_collection_spec
 from pybpf.spec.specs import (
+    BPF_F_LINK,
+    BPF_F_MMAPABLE,
+    BPF_F_RDONLY_PROG,
+    BPF_F_SLEEPABLE,
+    BPF_F_XDP_HAS_FRAGS,
     CollectionSpec,
     CoreRelo,
     CoreReloKind,
+    ExternKind,
+    ExternSpec,
+    FuncInfo,
+    KconfigType,
+    LineInfo,
     MapSpec,
     PinType,
     ProgramSpec,
@@ -15,10 +33,20 @@ from pybpf.spec.specs import (
 )
 
 __all__ = [
+    "BPF_F_LINK",
+    "BPF_F_MMAPABLE",
+    "BPF_F_RDONLY_PROG",
+    "BPF_F_SLEEPABLE",
+    "BPF_F_XDP_HAS_FRAGS",
     "AttachType",
     "CollectionSpec",
     "CoreRelo",
     "CoreReloKind",
+    "ExternKind",
+    "ExternSpec",
+    "FuncInfo",
+    "KconfigType",
+    "LineInfo",
     "LinkType",
     "MapSpec",
     "MapType",
@@ -27,4 +55,5 @@ __all__ = [
     "ProgramSpec",
     "UpdateFlags",
     "VariableSpec",
+    "load_collection_spec",
 ]

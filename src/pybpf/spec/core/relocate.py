@@ -1,0 +1,277 @@
+"""Applying a program's CO-RE relocations: ``spec + target BTF -> relocated spec``.
+
+Pure: the target BTF is passed in (the kernel half passes the running kernel's vmlinux and
+module BTF; tests pass fixtures), nothing is read implicitly, and the input spec is left as
+it was. Each relocation gives a :class:`CoreResult` carrying libbpf's own debug log lines
+(``bpftool -d prog load`` prints the same), so a run can be compared with libbpf's line by
+line.
+
+Relocation indices and instruction numbers are the program's: ``ProgramSpec.core_relos`` is
+re-based on the linked program, so a relocation of a subprogram is applied in each program
+that calls it, at the subprogram's place there. (libbpf relocates a subprogram once, before
+linking, and numbers relocations per ELF section.)
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pybpf.asm.instruction import Instruction
+from pybpf.btf._btf import BTF
+from pybpf.spec.core.candidates import make_targets
+from pybpf.spec.core.errors import CoreError
+from pybpf.spec.core.patch import POISON_HELPER, patch_insn
+from pybpf.spec.core.resolve import CandidateCache, Resolution, resolve
+from pybpf.spec.specs import CollectionSpec, CoreRelo, CoreReloKind, ProgramSpec
+
+__all__ = ["CoreResult", "explain_verifier_log", "relocate", "relocate_program"]
+
+SpecT = TypeVar("SpecT", CollectionSpec, ProgramSpec)
+_LDDW = 0x18  # BPF_LD | BPF_IMM | BPF_DW
+_NOT_FOUND = "no matching targets found"
+_BAD_RESIZE = (
+    "the field's size differs on the target and it is neither a pointer nor an unsigned "
+    "integer, so the load/store cannot be resized"
+)
+Targets = BTF | Sequence[BTF] | Mapping[str, BTF]
+
+
+@dataclass(frozen=True, slots=True)
+class CoreResult:
+    """What one CO-RE relocation did.
+
+    ``program`` and ``index`` (its position in the program's ``core_relos``) say which
+    relocation; ``local_spec``/``target_spec`` are libbpf's descriptions of what it accesses
+    here and on the target (``"<byte_off> [5] struct task_struct.pid (0:6 @ offset 28)"``;
+    ``target_spec`` is ``None`` when nothing matched). ``target_id`` is the chosen target
+    type and ``target_btf`` the name of its BTF (``"vmlinux"`` or a module).
+    ``orig``/``new`` are the instruction's value before and after. A ``poisoned``
+    instruction was replaced by ``call 0xbad2310``; ``reason`` says why. ``form`` is the
+    instruction form patched (``"ALU/ALU64"``, ``"LDX/ST/STX"``, ``"LDIMM64"``; ``""``
+    when poisoned). ``log`` holds libbpf's debug lines for this relocation.
+    """
+
+    program: str
+    index: int
+    relo: CoreRelo
+    local_spec: str
+    target_spec: str | None
+    target_id: int | None
+    target_btf: str | None
+    orig: int
+    new: int
+    poisoned: bool
+    reason: str
+    form: str
+    log: tuple[str, ...]
+
+    @property
+    def insn(self) -> int:
+        """The slot index of the relocated instruction in the linked program."""
+        return self.relo.insn
+
+    @property
+    def kind(self) -> CoreReloKind:
+        return self.relo.kind
+
+    def __str__(self) -> str:
+        return self.log[-1] if self.log else f"prog '{self.program}': relo #{self.index}"
+
+
+def relocate(spec: SpecT, target: Targets) -> tuple[SpecT, list[CoreResult]]:
+    """Apply the CO-RE relocations of a collection (or one program) against ``target``.
+
+    Returns a relocated copy, whose applied relocations are removed from ``core_relos``,
+    and one :class:`CoreResult` per relocation applied. The input is not changed. Programs
+    with ``autoload`` off are copied unrelocated, as libbpf skips them. Candidate lists are
+    shared by all programs of the run (and pruned as they match), as in libbpf.
+
+    ``target``: vmlinux BTF, or vmlinux then module BTFs (a sequence, or a mapping of
+    names to BTFs), see :func:`~pybpf.spec.core.candidates.make_targets`.
+
+    Example::
+
+        vmlinux = BTF.from_path("/sys/kernel/btf/vmlinux")
+        relocated, results = relocate(collection, vmlinux)
+        for r in results:
+            print(r)   # prog 'core_probed': relo #0: patched insn #2 (ALU/ALU64) imm 28 -> 1264
+
+    Raises:
+        CoreError: a relocation libbpf would refuse (malformed, ambiguous, on an
+            instruction it cannot patch), naming the program, relocation and instruction.
+        ValueError, TypeError: ``target`` is empty or not BTF.
+    """
+    cache = CandidateCache(make_targets(target))
+    if isinstance(spec, ProgramSpec):
+        return _relocate_program(spec, cache)
+    results: list[CoreResult] = []
+    programs: dict[str, ProgramSpec] = {}
+    for key, prog in spec.programs.items():
+        programs[key], done = _relocate_program(prog, cache)
+        results += done
+    shell = copy.copy(spec)
+    shell.programs = {}
+    out = shell.copy()  # maps, variables, externs: deep copies sharing BTF
+    out.programs = programs
+    return out, results
+
+
+def relocate_program(
+    prog: ProgramSpec, target: Targets | CandidateCache
+) -> tuple[ProgramSpec, list[CoreResult]]:
+    """Apply one program's relocations (see :func:`relocate`). Pass the same
+    :class:`~pybpf.spec.core.resolve.CandidateCache` to several calls to share candidate
+    lists between programs, as :func:`relocate` does.
+
+    Raises:
+        CoreError: as :func:`relocate`.
+    """
+    cache = target if isinstance(target, CandidateCache) else CandidateCache(make_targets(target))
+    return _relocate_program(prog, cache)
+
+
+def _relocate_program(
+    prog: ProgramSpec, cache: CandidateCache
+) -> tuple[ProgramSpec, list[CoreResult]]:
+    out = _copy_program(prog)
+    if not prog.core_relos or not prog.autoload:
+        return out, []
+    btf = prog.btf
+    if not isinstance(btf, BTF):
+        raise CoreError("has CO-RE relocations but no BTF", program=prog.name)
+    insns = _Slots(prog.instructions)
+    results = []
+    for index, relo in enumerate(prog.core_relos):
+        try:
+            results.append(_apply(prog, index, btf, insns, cache))
+        except CoreError as exc:
+            raise CoreError(exc.reason, program=prog.name, relo=index, insn=relo.insn) from exc
+    out.instructions = insns.rebuild()
+    out.core_relos = []
+    return out, results
+
+
+_CONTAINERS = (list, dict, set)
+
+
+def _copy_program(prog: ProgramSpec) -> ProgramSpec:
+    """A copy sharing only immutable parts with ``prog``: its lists, dicts and sets are
+    copied (their items are frozen records, names and numbers), its BTF and any field not
+    decoded yet are shared (a pending recipe is immutable), so copying a program whose
+    instructions were never read does not decode them."""
+    out = type(prog).__new__(type(prog))  # copy.copy's way, without its generic machinery
+    out.__dict__.update(
+        {k: v.copy() if type(v) in _CONTAINERS else v for k, v in prog.__dict__.items()}
+    )
+    return out
+
+
+def _apply(
+    prog: ProgramSpec, index: int, btf: BTF, insns: _Slots, cache: CandidateCache
+) -> CoreResult:
+    relo = prog.core_relos[index]
+    prefix = f"prog '{prog.name}': relo #{index}: "
+    insn = insns.get(relo.insn)
+    res = resolve(relo, btf, cache, prefix=prefix, little_endian=prog.byte_order == "little")
+    patched, lines, form = patch_insn(insn, res.values, relo.insn, prefix)
+    insns.put(relo.insn, patched)
+    return _result(prog.name, index, relo, res, (*res.log, *lines), form=form)
+
+
+def _result(
+    name: str, index: int, relo: CoreRelo, res: Resolution, log: tuple[str, ...], *, form: str
+) -> CoreResult:
+    values = res.values
+    poisoned = not form
+    reason = ""
+    if poisoned:
+        reason = _NOT_FOUND if res.target is None else _BAD_RESIZE
+    cand = res.candidate
+    return CoreResult(
+        program=name,
+        index=index,
+        relo=relo,
+        local_spec=res.local_text,
+        target_spec=res.target_text,
+        target_id=None if cand is None else cand.type_id,
+        target_btf=None if cand is None else cand.target.name,
+        orig=values.orig,
+        new=values.new,
+        poisoned=poisoned,
+        reason=reason,
+        form=form,
+        log=log,
+    )
+
+
+class _Slots:
+    """A program's instructions addressed by slot (an ``lddw`` takes two); patches are
+    kept aside and spliced in by :meth:`rebuild` (a poisoned ``lddw`` becomes two calls)."""
+
+    def __init__(self, insns: list[Instruction]) -> None:
+        self._insns = insns
+        self._patched: dict[int, list[Instruction]] = {}
+        # the slot of each lddw, ascending: an lddw at list index p is at slot p + (lddws
+        # before it), so slot s is list index s - (lddws at slots < s)
+        wide = [i for i, insn in enumerate(insns) if insn.opcode == _LDDW]
+        self._wide_slots = [p + k for k, p in enumerate(wide)]
+        self._count = len(insns) + len(wide)
+
+    def _position(self, slot: int) -> int:
+        if not 0 <= slot < self._count:
+            raise CoreError(f"insn #{slot} is past the end ({self._count} slots)", insn=slot)
+        before = bisect_left(self._wide_slots, slot)
+        if before and self._wide_slots[before - 1] == slot - 1:
+            raise CoreError(f"insn #{slot} is the second half of an lddw", insn=slot)
+        return slot - before
+
+    def get(self, slot: int) -> Instruction:
+        patched = self._patched.get(slot)
+        if patched is not None:
+            if len(patched) != 1:
+                raise CoreError(f"insn #{slot} was poisoned by an earlier relocation", insn=slot)
+            return patched[0]
+        return self._insns[self._position(slot)]
+
+    def put(self, slot: int, insns: list[Instruction]) -> None:
+        self._patched[slot] = insns
+
+    def rebuild(self) -> list[Instruction]:
+        out = list(self._insns)
+        for slot in sorted(self._patched, reverse=True):
+            pos = self._position(slot)
+            out[pos : pos + 1] = self._patched[slot]
+        return out
+
+
+_POISONED_CALL = re.compile(rf"^(\d+): \(85\) call unknown#{POISON_HELPER}$")
+
+
+def explain_verifier_log(log: str, results: Sequence[CoreResult]) -> str:
+    """Rewrite a verifier log that stopped at a poisoned instruction the way libbpf does
+    (``fixup_log_failed_core_relo``)::
+
+        123: (85) call unknown#195896080          123: <invalid CO-RE relocation>
+        invalid func unknown#195896080       ->   failed to resolve CO-RE relocation <spec>
+
+    ``results`` are the results of the program's relocation; the log is returned unchanged
+    when it does not end that way.
+    """
+    lines = log.split("\n")
+    poisoned = {r.insn: r for r in results if r.poisoned}
+    for i in range(len(lines) - 1):
+        m = _POISONED_CALL.match(lines[i])
+        if m and lines[i + 1] == f"invalid func unknown#{POISON_HELPER}":
+            hit = poisoned.get(int(m.group(1)))
+            if hit is not None:
+                lines[i : i + 2] = [
+                    f"{m.group(1)}: <invalid CO-RE relocation>",
+                    f"failed to resolve CO-RE relocation {hit.local_spec}",
+                ]
+                break
+    return "\n".join(lines)
