@@ -189,19 +189,45 @@ def iter_decode(
     n = len(mv)
     if n % 8:
         raise DecodeError(f"length {n} is not a multiple of 8", Location(source, offset=n - n % 8))
+    raw = mv.tobytes()
+    # Decoded instructions are immutable values and programs repeat slots a lot, so a
+    # checked slot's Instruction is kept and shared (a bounded cache per byte order).
+    cache = _DECODED[byteorder, strict]
+    little = byteorder == "little"
     pc = 0
-    while pc * 8 < n:
+    nslots = n // 8
+    while pc < nslots:
         at = pc * 8
-        code, regs, off, imm = slot.unpack_from(mv, at)
-        dst, src = (regs & 0xF, regs >> 4) if byteorder == "little" else (regs >> 4, regs & 0xF)
-        imm_hi = 0
+        key = raw[at : at + 8]
+        insn = cache.get(key)
+        if insn is not None:
+            yield pc, insn
+            pc += 1
+            continue
+        code, regs, off, imm = slot.unpack_from(raw, at)
+        dst, src = (regs & 0xF, regs >> 4) if little else (regs >> 4, regs & 0xF)
         if code == 0x18:
             imm_hi = _second_slot(mv, at, slot, source, pc)
-        insn = Instruction(code, dst, src, off, imm, imm_hi)
+            insn = Instruction(code, dst, src, off, imm, imm_hi)
+            if strict:
+                _check(insn, Location(source, offset=at, insn=pc))
+            yield pc, insn
+            pc += 2
+            continue
+        insn = Instruction(code, dst, src, off, imm)
         if strict:
             _check(insn, Location(source, offset=at, insn=pc))
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = insn
         yield pc, insn
-        pc += insn.slots
+        pc += 1
+
+
+_CACHE_LIMIT = 1 << 16
+_DECODED: dict[tuple[str, bool], dict[bytes, Instruction]] = {
+    (order, strict): {} for order in ("little", "big") for strict in (True, False)
+}
 
 
 def _second_slot(mv: memoryview, at: int, slot: struct.Struct, source: str | None, pc: int) -> int:
