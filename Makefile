@@ -18,8 +18,8 @@ demo: $(STAMP)
 test: lint typecheck pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks examples tools fuzz
-	$(BIN)/ruff format --check src tests benchmarks examples tools fuzz
+	$(BIN)/ruff check src tests benchmarks examples tools fuzz scripts
+	$(BIN)/ruff format --check src tests benchmarks examples tools fuzz scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

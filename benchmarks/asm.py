@@ -13,6 +13,12 @@ ELF object, and then, in the same run:
 Prints instructions per second for each tool, best of R runs, and the ratios. Without the
 LLVM tools only pybpf's figures print.
 
+Random operands are the worst case for the listing (it reuses the text of repeated
+instructions, and real programs repeat many); so the same figures are printed for the code
+of a real object too, ``tests/testdata/obj/large.el.v4.o`` (40,000 instructions of clang
+output): pybpf's decode + format of its executable sections next to ``llvm-objdump-19 -d``
+of the object (the whole process: it also reads the ELF file).
+
     python benchmarks/asm.py [--insns N] [--runs R]
 """
 
@@ -31,11 +37,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+REAL = ROOT / "tests" / "testdata" / "obj" / "large.el.v4.o"
 
 from pybpf.asm.assembler import assemble  # noqa: E402
 from pybpf.asm.disasm import disassemble  # noqa: E402
 from pybpf.asm.instruction import Instruction, encode  # noqa: E402
 from pybpf.asm.opcodes import OPS, Field, Kind  # noqa: E402
+from pybpf.elf import SHF, ELFFile  # noqa: E402
 
 MC, OBJDUMP = "llvm-mc-19", "llvm-objdump-19"
 LINE = re.compile(r"^\s*\d+:\t[0-9a-f ]+\t(.*)$")
@@ -121,6 +129,7 @@ def main() -> None:
     print(f"pybpf assemble           {n / t_asm:12,.0f} insn/s")
     if shutil.which(MC) is None or shutil.which(OBJDUMP) is None:
         print(f"{MC}/{OBJDUMP} not installed: LLVM figures skipped (apt-get install llvm-19)")
+        real_object(args.runs)
         return
     with tempfile.TemporaryDirectory() as tmp:
         compare_llvm(
@@ -133,6 +142,25 @@ def main() -> None:
             t_asm=t_asm,
             runs=args.runs,
         )
+    real_object(args.runs)
+
+
+def real_object(runs: int) -> None:
+    """Decode + format of a real object's code, next to llvm-objdump-19 on the object."""
+    if not REAL.exists():
+        return
+    elf = ELFFile.from_path(REAL)
+    code = b"".join(bytes(s.data) for s in elf.iter_sections() if s.flags & SHF.EXECINSTR)
+    n = len(code) // 8
+    t_ours = best(runs, lambda: disassemble(code, style="objdump", labels=False, strict=False))
+    print(f"{REAL.name}: {n} instructions of clang output")
+    print(f"pybpf decode+format      {n / t_ours:12,.0f} insn/s")
+    if shutil.which(OBJDUMP) is None:
+        return
+    dump = [OBJDUMP, "-d", str(REAL)]
+    t_llvm = best(runs, lambda: subprocess.run(dump, check=True, stdout=subprocess.DEVNULL))
+    print(f"{OBJDUMP} -d         {n / t_llvm:12,.0f} insn/s")
+    print(f"ratio pybpf/llvm-objdump {t_llvm / t_ours:12.2f}")
 
 
 def compare_llvm(

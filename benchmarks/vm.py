@@ -5,8 +5,9 @@ the bench packet, and, when this process may load BPF programs, in the kernel as
 program (``prolog_kernel.asm`` + the body) under ``BPF_PROG_TEST_RUN`` with ``repeat``, in
 the same run. Figures are the minimum over ``--rounds`` of the mean ns per run. The JIT is
 timed through its batch entry point (``test_run(repeat=N)``: one native call for N runs),
-the kernel the same way. Also printed: JIT compile time, and ns per executed instruction
-for the Python tiers.
+the kernel the same way. Also printed: JIT compile time (cold, with an empty code cache, and
+cached), ns per executed instruction for the Python tiers, and the compile time of a
+100-instruction program split into IR generation, LLVM optimisation and code generation.
 
     python benchmarks/vm.py [--rounds 3] [--tiers interp,fast,jit] [--only NAME ...]
 """
@@ -20,6 +21,7 @@ import errno
 import os
 import platform
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,13 +154,11 @@ def _repeat(name: str) -> int:
     return max(10, min(200_000, 20_000_000 // EXECUTED[name]))
 
 
-def vm_ns(bench: Bench, tier: str, rounds: int) -> tuple[float, str, float | None]:
-    """(mean ns per run, problem or "", JIT compile ms)."""
+def vm_ns(bench: Bench, tier: str, rounds: int) -> tuple[float, str, tuple[float, float] | None]:
+    """(mean ns per run, problem or "", JIT compile ms (cold, cached))."""
     vm = VM(tier=tier)  # type: ignore[arg-type]
-    start = time.perf_counter()
     prog = vm.load(bench.insns)
-    runner = prog.runner()
-    compile_ms = (time.perf_counter() - start) * 1e3 if tier == "jit" else None
+    compile_ms = _compile_ms(bench) if tier == "jit" else None
     problem = ""
     got = prog.run(bench.mem)
     if got != bench.expected:
@@ -167,8 +167,62 @@ def vm_ns(bench: Bench, tier: str, rounds: int) -> tuple[float, str, float | Non
     per_run_guess = {"interp": 300.0, "fast": 60.0}.get(tier, 1.0) * EXECUTED[bench.name]
     repeat = _repeat(bench.name) if tier == "jit" else max(1, int(budget * 1e9 / per_run_guess))
     best = min(prog.test_run(bench.mem, repeat=repeat).duration for _ in range(rounds))
-    _ = runner
     return float(best), problem, compile_ms
+
+
+def _compile_ms(bench: Bench) -> tuple[float, float]:
+    """JIT compile time of the program: cold (an empty code cache of its own) and cached."""
+    times = []
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["PYBPF_JIT_CACHE"] = cache
+        try:
+            for _ in range(2):
+                start = time.perf_counter()
+                VM(tier="jit").load(bench.insns).runner()
+                times.append((time.perf_counter() - start) * 1e3)
+        finally:
+            del os.environ["PYBPF_JIT_CACHE"]
+    return times[0], times[1]
+
+
+def program_100() -> list[Instruction]:
+    """A 100-instruction program: a bounds-checked hash of the first 24 packet bytes."""
+    lines = ["mov %r0, 0", "mov %r2, %r1", "add %r2, 32"]  # r2 = r1 + 32 (the end checked)
+    for k in range(24):
+        lines += [
+            f"ldxb %r3, [%r1+{k}]",
+            "add %r0, %r3",
+            "mul %r0, 31",
+            f"jeq %r3, {k}, +0",
+        ]
+    lines += ["exit"]
+    return assemble("\n".join(lines), "ubpf")
+
+
+def compile_report() -> str:
+    """The JIT's compile time for a 100-instruction program: cold (split into IR, LLVM
+    optimisation and code generation) and from the code cache."""
+    from pybpf.vm._jit import CompileStats
+
+    insns = program_100()
+    rows = []
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["PYBPF_JIT_CACHE"] = cache
+        try:
+            for _ in range(2):
+                start = time.perf_counter()
+                runner = VM(tier="jit").load(insns).runner()
+                total = (time.perf_counter() - start) * 1e3
+                stats: CompileStats = runner.stats  # type: ignore[attr-defined]
+                rows.append((total, stats))
+        finally:
+            del os.environ["PYBPF_JIT_CACHE"]
+    (cold, s), (cached, _) = rows
+    return (
+        f"JIT compile, {sum(i.slots for i in insns)}-instruction program: cold {cold:.1f} ms "
+        f"(IR {s.ir_ms:.1f}, optimize {s.optimize_ms:.1f}, codegen {s.codegen_ms:.1f}); "
+        f"cached {cached:.1f} ms"
+    )
 
 
 def _fmt_ns(ns: float | None) -> str:
@@ -195,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{'program':10} {'kernel JIT':>11} {'(README)':>9}"
     for tier in tiers:
         head += f" {tier:>11}"
-    head += f" {'jit/kernel':>10} {'compile':>8}  {'interp ns/i':>11} {'fast ns/i':>9}"
+    head += f" {'jit/kernel':>10} {'compile cold/cached':>19}  {'interp ns/i':>11} {'fast ns/i':>9}"
     print(head)
     for name in args.only:
         bench = load(name)
@@ -203,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         row = f"{name:10} {_fmt_ns(kns):>11} {_fmt_ns(README_KERNEL_NS[name]):>9}"
         per_insn: dict[str, float] = {}
         notes = [kproblem] if kproblem else []
-        jit_ns = compile_ms = None
+        jit_ns: float | None = None
+        compile_ms: tuple[float, float] | None = None
         for tier in tiers:
             try:
                 ns, problem, cms = vm_ns(bench, tier, args.rounds)
@@ -218,11 +273,13 @@ def main(argv: list[str] | None = None) -> int:
             if tier == "jit":
                 jit_ns, compile_ms = ns, cms
         ratio = f"{jit_ns / kns:.2f}" if jit_ns is not None and kns else "-"
-        cms_text = f"{compile_ms:.1f}ms" if compile_ms is not None else "-"
+        cms_text = f"{compile_ms[0]:.1f}/{compile_ms[1]:.1f} ms" if compile_ms else "-"
         interp = f"{per_insn['interp']:.0f}" if "interp" in per_insn else "-"
         fast = f"{per_insn['fast']:.0f}" if "fast" in per_insn else "-"
-        row += f" {ratio:>10} {cms_text:>8}  {interp:>11} {fast:>9}"
+        row += f" {ratio:>10} {cms_text:>19}  {interp:>11} {fast:>9}"
         print(row + (f"   ! {'; '.join(notes)}" if notes else ""), flush=True)
+    if "jit" in tiers:
+        print(compile_report())
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,10 @@ TESTS = Path(__file__).resolve().parent
 TESTDATA = TESTS / "testdata"
 SHARED = TESTS.parent.parent / "shared"
 CONFORMANCE = SHARED / "conformance"
+
+# The JIT's code cache would make later test runs skip the compiles the tests exercise;
+# give every test session its own (honest and isolated from the user's ~/.cache).
+os.environ.setdefault("PYBPF_JIT_CACHE", tempfile.mkdtemp(prefix="pybpf-jit-cache-"))
 OBJ = TESTDATA / "obj"
 GOLDEN = TESTDATA / "golden"
 

@@ -28,6 +28,7 @@ LAYERS = {
     "testing": 5,
     "cli": 6,
     "__init__": 6,
+    "_load": 6,
     "__main__": 6,
 }
 
@@ -36,7 +37,7 @@ SAME_LAYER = {
     "btf": {"elf", "asm"},
     "objects": {"features"},
     "__main__": {"cli"},
-    "__init__": {"cli"},
+    "__init__": {"cli", "_load"},
 }
 
 PURE_FORBIDDEN = {"ctypes", "mmap", "fcntl", "select", "socket"}

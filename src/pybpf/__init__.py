@@ -10,6 +10,7 @@ with an underscore are private.
 from __future__ import annotations
 
 from pybpf import errors
+from pybpf._util import lazy_exports
 from pybpf.errors import (
     AssemblerError,
     BPFError,
@@ -26,6 +27,14 @@ from pybpf.errors import (
     VerifierError,
     VMError,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from pybpf._load import load
+
+# ``load`` brings the loader and the kernel layer: imported on first use, so that ``import
+# pybpf`` (and every ``pybpf`` command, which imports this package first) stays light.
+__getattr__ = lazy_exports(__name__, {"pybpf._load": "load"})
 
 __version__ = "0.1.0"
 
@@ -46,4 +55,5 @@ __all__ = [
     "VerifierError",
     "__version__",
     "errors",
+    "load",
 ]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["align", "s16", "s32", "s64", "u32", "u64"]
+import sys
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom):
+if TYPE_CHECKING:  # ``import pybpf`` loads this module, and should load little else
+    from collections.abc import Callable, Mapping
+
+__all__ = ["align", "lazy_exports", "s16", "s32", "s64", "u32", "u64"]
 
 
 def align(value: int, to: int) -> int:
@@ -36,3 +42,33 @@ def u32(v: int) -> int:
 def u64(v: int) -> int:
     """The low 64 bits of ``v``."""
     return v & 0xFFFFFFFFFFFFFFFF
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], object]:
+    """A module ``__getattr__`` (PEP 562) importing each exported name's module on first use.
+
+    A package ``__init__`` that imported every submodule up front would make ``import
+    pybpf.spec.loader`` (or ``pybpf prog loadall``) pay for the assembler, the builder and
+    every other sibling: Python runs a package's ``__init__`` before any of its submodules.
+    So the ``__init__``\\s name their exports here (module -> space-separated names) and
+    import nothing::
+
+        __getattr__ = lazy_exports(__name__, {"pybpf.asm.assembler": "assemble detect_syntax"})
+
+    The first access imports the module and stores the value in the package's namespace,
+    so later accesses are plain attribute lookups. (Type checkers see the names through an
+    ``if TYPE_CHECKING:`` import block beside the table.)
+    """
+    where = {name: module for module, names in exports.items() for name in names.split()}
+    namespace = sys.modules[package].__dict__
+
+    def __getattr__(name: str) -> object:
+        module = where.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        __import__(module)  # not importlib.import_module: -X importtime does not see that
+        value = getattr(sys.modules[module], name)
+        namespace[name] = value
+        return value
+
+    return __getattr__

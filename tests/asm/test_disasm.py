@@ -332,3 +332,31 @@ def test_check_program() -> None:
         check_program([Instruction(0x05, off=-2), Instruction(0x95)])
     with pytest.raises(DecodeError, match="second slot"):
         check_program(assemble("goto +1\nr1 = 0 ll\nexit", "llvm"))
+
+
+# -- the listing's shortcuts give what the long way gives --------------------------------------
+
+
+def test_repeated_jumps_print_each_their_own_target() -> None:
+    """A listing reuses the text of repeated bytes only where the text cannot depend on the
+    position: the same jump (and the same may_goto llvm-objdump decodes whatever its src)
+    at two places gets two annotations and two labels."""
+    goto = Instruction(0x05, off=1)
+    may_goto = Instruction(0xE5, src=3, off=1)  # no row: objdump's loose may_goto
+    exit_ = Instruction(0x95)
+    prog = [goto, exit_, goto, exit_, may_goto, exit_, may_goto, exit_, exit_]
+    data = encode(prog)
+    listing = disassemble(
+        data, style="objdump", labels=False, strict=False, target_annotation=lambda t: f"@{t}"
+    )
+    assert listing.splitlines()[::2] == [
+        "goto +0x1 <@2>",
+        "goto +0x1 <@4>",
+        "may_goto +0x1 <@6>",
+        "may_goto +0x1 <@8>",
+        "exit",
+    ]
+    recs = list(get_instructions(data, labels=True, strict=False))
+    assert [r.text for r in recs[:3:2]] == ["goto LBB0_1", "goto LBB0_2"]
+    one_by_one = [format_instruction(i, pc=r.pc) for i, r in zip(prog, recs, strict=True)]
+    assert [r.text for r in get_instructions(data, strict=False)] == one_by_one

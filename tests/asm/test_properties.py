@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pybpf.asm.assembler import assemble
 from pybpf.asm.disasm import disassemble, format_instruction, get_instructions
 from pybpf.asm.instruction import Instruction, decode, encode
-from pybpf.asm.opcodes import OPS
+from pybpf.asm.opcodes import OPS, lookup
 from pybpf.errors import AssemblerError, DecodeError
 from tests.asm.strategies import instructions, programs
 
@@ -201,3 +201,25 @@ def test_records_agree_with_instruction_views(insns: list[Instruction]) -> None:
         assert rec.target == rec.insn.jump_target(rec.pc)
         assert rec.offset == rec.pc * 8
         assert len(rec.raw) == rec.insn.slots * 8
+
+
+# -- the opcode index --------------------------------------------------------------------------
+
+
+def _first_match(code: int, src: int, off: int, imm: int) -> object:
+    """The table's meaning of a lookup: the first form of the opcode whose key matches."""
+    values = {"src": src, "off": off, "imm": imm}
+    for op in OPS:
+        if op.code == code and (op.key is None or values[op.key[0]] == op.key[1]):
+            return op
+    return None
+
+
+@given(
+    st.sampled_from(_OPCODES),
+    st.integers(0, 15),
+    st.one_of(st.integers(-4, 70), st.integers(-(1 << 15), (1 << 15) - 1)),
+    st.one_of(st.integers(-2, 0x120), st.integers(-(1 << 31), (1 << 31) - 1)),
+)
+def test_lookup_is_the_tables_first_match(code: int, src: int, off: int, imm: int) -> None:
+    assert lookup(code, src, off, imm) is _first_match(code, src, off, imm)

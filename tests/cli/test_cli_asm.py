@@ -131,9 +131,3 @@ def test_missing_file_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> No
     status, _, err = run(capsys, "disasm", "/nonexistent/prog.o")
     assert status == 1
     assert "cannot read /nonexistent/prog.o" in err
-
-
-def test_demo_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "demo")
-    assert status == 0
-    assert "round trip through uBPF syntax: bytes identical" in out

@@ -159,7 +159,7 @@ def test_may_goto_gives_up_after_its_budget(tier: str) -> None:
 
 def test_legacy_packet_loads(tier: str) -> None:
     text = "ldabsh 12\nmov %r6, %r0\nmov %r7, 2\nldindb %r7, 0\nlsh %r6, 8\nor %r0, %r6\nexit"
-    pkt = bytes(12) + b"\x08\x00\xab\xcd"
+    pkt = bytes(12) + b"\x08\x00\xab\xcd" + bytes(18)  # an IPv4 frame: a whole header
     prog = VM().load(asm(text), tier=tier, entry=SkbEntry())  # type: ignore[arg-type]
     assert prog.run(pkt) == (0x0800 << 8) | 0x00
     oob = VM().load(asm("ldabsw 100\nmov %r0, 5\nexit"), tier=tier, entry=SkbEntry())  # type: ignore[arg-type]

@@ -193,3 +193,37 @@ def test_skb_load_bytes_and_redirect(tier: str) -> None:
     r0 = prog.run(bytes(12) + b"\x08\x00" + bytes(20))
     assert r0 == (0x0008 << 8) | 7  # TC_ACT_REDIRECT
     assert vm.redirects == [(3, 0)]
+
+
+@pytest.mark.parametrize(
+    ("frame", "protocol", "pkt_type"),
+    [
+        (bytes(12) + b"\x08\x00" + bytes(20), 0x0800, 0),  # to the device's address
+        (b"\xff" * 6 + bytes(6) + b"\x08\x06" + bytes(28), 0x0806, 2),  # broadcast: multicast
+        (b"\x02" + bytes(11) + b"\x86\xdd" + bytes(40), 0x86DD, 3),  # another host
+        (bytes(12) + b"\x00\x2e" + b"\xff\xff" + bytes(30), 0x0001, 0),  # raw 802.3
+        (bytes(12) + b"\x00\x2e" + b"\xaa\xaa" + bytes(30), 0x0004, 0),  # 802.2 LLC
+    ],
+)
+def test_skb_protocol_and_pkt_type_as_eth_type_trans(
+    frame: bytes, protocol: int, pkt_type: int, tier: str
+) -> None:
+    """``__sk_buff.protocol`` (network order) and ``pkt_type``, as the kernel's test run
+    sets them on its loopback device."""
+    text = "ldxw %r0, [%r1+16]\nbe16 %r0\nldxw %r2, [%r1+4]\nlsh %r2, 16\nor %r0, %r2\nexit"
+    prog = VM().load(asm(text), tier=tier, entry=SkbEntry())  # type: ignore[arg-type]
+    assert prog.run(frame) == protocol | pkt_type << 16
+
+
+def test_skb_test_run_refuses_what_the_kernel_refuses() -> None:
+    prog = VM().load(asm("mov %r0, 0\nexit"), entry=SkbEntry())
+    for frame in (bytes(13), bytes(12) + b"\x08\x00" + bytes(19), bytes(12) + b"\x86\xdd"):
+        with pytest.raises(VMError, match="needs"):
+            prog.run(frame)
+    assert prog.run(bytes(12) + b"\x08\x06") == 0  # ARP: no header is pulled
+
+
+def test_socket_filter_gives_back_a_zeroed_link_header() -> None:
+    prog = VM().load(asm("mov %r0, 0\nexit"), entry=SkbEntry(l2=False))
+    frame = b"\x01" * 12 + b"\x08\x00" + b"\x45" + bytes(19)
+    assert prog.test_run(frame).data == bytes(14) + frame[14:]

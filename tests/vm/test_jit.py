@@ -115,3 +115,49 @@ def test_batch_and_repeat_finish_short_runs_in_the_interpreter() -> None:
         prog.run_batch([b"x", b"yy"])
     assert info.value.pc == 3  # mov, jeq (not taken), then no budget for "mov %r0, 7"
     assert info.value.index == 1  # type: ignore[attr-defined]
+
+
+# -- the persistent code cache --------------------------------------------------------------------
+
+
+def test_code_cache_is_used_and_survives_damage(
+    tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    monkeypatch.setenv("PYBPF_JIT_CACHE", str(tmp_path))
+    first = load(COUNTER, "jit")
+    runner = first.runner()
+    assert not runner.stats.cached  # type: ignore[attr-defined]
+    files = [p for p in Path(str(tmp_path)).rglob("*") if p.is_file()]
+    assert len(files) == 1 and not files[0].name.startswith(".tmp")
+    again = load(COUNTER, "jit")
+    assert again.runner().stats.cached  # type: ignore[attr-defined]
+    assert again.test_run(b"\x05").retval == 6
+    files[0].write_bytes(files[0].read_bytes()[:-7] + b"garbage")  # a damaged entry
+    third = load(COUNTER, "jit")
+    assert not third.runner().stats.cached  # type: ignore[attr-defined]
+    assert third.test_run(b"\x05").retval == 6
+    assert load(COUNTER, "jit").runner().stats.cached  # type: ignore[attr-defined]
+
+
+def test_code_cache_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pybpf.vm import _jit_cache
+
+    monkeypatch.setenv("PYBPF_JIT_CACHE", "0")
+    assert _jit_cache.cache_dir() is None
+    assert _jit_cache.load("00" * 32) is None
+    _jit_cache.store("00" * 32, b"x")  # nothing happens
+    prog = load(COUNTER, "jit")
+    assert not prog.runner().stats.cached  # type: ignore[attr-defined]
+
+
+def test_unwritable_cache_is_not_an_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    blocker = Path(str(tmp_path)) / "file"
+    blocker.write_bytes(b"")
+    monkeypatch.setenv("PYBPF_JIT_CACHE", str(blocker / "sub"))  # a path under a file
+    assert load(COUNTER, "jit").test_run(b"\x01").retval == 2

@@ -435,3 +435,55 @@ def test_array_lookup_from_a_program(tier: str) -> None:
     assert prog.code.direct_maps  # the JIT computes these lookups inline
     assert prog.run() == 42  # the second lookup (key 9) is NULL
     assert arr[2] == (42).to_bytes(8, "little")
+
+
+# -- typed keys and values (BTF) -----------------------------------------------------------------
+
+
+def test_maps_of_an_object_are_typed_by_their_btf() -> None:
+    """Keys and values decode as the kernel maps' typed codec does (pybpf.btf.values);
+    ``m.raw`` gives the bytes; a map without BTF stays raw."""
+    from pybpf.spec.loader import load_collection_spec
+    from tests.conftest import OBJ
+
+    spec = load_collection_spec(OBJ / "isa_mem.el.v3.o")
+    coll = VM().load_collection(spec, programs=["load_store"])
+    records = coll.maps["records"]
+    assert records.codec is not None
+    coll.programs["load_store"].test_run(bytes(range(1, 65)))
+    rec = records[1]  # key = pkt->u8 & 3 = 1
+    assert (rec.u8, rec.u16, rec.u32) == (2, 0x0403 + 1, 0x0C0B0A09 + 1)
+    records[2] = {"u8": 7, "u64": 2**40}
+    assert records[2].u64 == 2**40
+    raw = records.raw[2]
+    assert raw[0] == 7 and int.from_bytes(raw[16:24], "little") == 2**40
+    records.raw[3] = bytes(24)
+    assert records[3].u8 == 0
+    records.codec = None  # raw bytes from now on
+    assert records[2] == raw
+    plain = VM().create_map(MapSpec("plain", MapType.HASH, 4, 8, 4))
+    assert plain.codec is None
+    plain[1] = 5
+    assert plain[1] == (5).to_bytes(8, "little")
+
+
+@pytest.mark.parametrize("kind", [MapType.DEVMAP, MapType.CPUMAP, MapType.XSKMAP])
+def test_redirect_maps(kind: MapType, tier: str) -> None:
+    """``bpf_redirect_map``: XDP_REDIRECT for an index that is set, else the flags' action."""
+    vm = VM()
+    table = vm.create_map(MapSpec("targets", kind, 4, 4, 8))
+    insns = asm("mov %r2, 3\nmov %r3, 2\nlddw %r1, 0\ncall 51\nexit")
+    insns[2] = insns[2].with_fields(src=1, ref="targets")
+    prog = vm.load(insns, tier=tier)  # type: ignore[arg-type]
+    assert prog.run(b"") == 2  # slot 3 empty: XDP_PASS from the flags
+    table[3] = 7
+    assert prog.run(b"") == 4 and vm.redirects[-1] == (3, 2)
+    with pytest.raises(SyscallError):
+        table[8] = 1  # beyond max_entries: E2BIG
+    assert list(table) == [3]
+
+
+def test_devmap_hash_takes_any_key() -> None:
+    m = VM().create_map(MapSpec("h", MapType.DEVMAP_HASH, 4, 4, 2))
+    m[1000] = 1
+    assert list(m) == [(1000).to_bytes(4, "little")]

@@ -145,5 +145,6 @@ def test_firewall_object_runs_with_its_maps(path: Path, tier: str) -> None:
     blocklist[bytes([10, 0, 0, 1])] = 1
     assert prog.test_run(frame).retval == 1  # XDP_DROP
     assert prog.test_run(bytes(12) + b"\x86\xdd" + bytes(40)).retval == 2  # not IPv4
-    count = counters[bytes([10, 0, 0, 1])]
+    assert counters[bytes([10, 0, 0, 1])] == 2  # typed from BTF: a __u64 reads as an int
+    count = counters.raw[bytes([10, 0, 0, 1])]
     assert int.from_bytes(count, "big" if big else "little") == 2

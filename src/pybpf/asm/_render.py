@@ -36,33 +36,12 @@ UNKNOWN = "<unknown>"
 """What llvm-objdump prints for bytes it cannot decode; we print the same."""
 
 
-# -- fast row lookup ---------------------------------------------------------------------------
-
-
-def _build_index() -> dict[int, tuple[str | None, dict[int, Op]]]:
-    index: dict[int, tuple[str | None, dict[int, Op]]] = {}
-    for code, forms in OPS_BY_CODE.items():
-        fields = {op.key[0] if op.key else None for op in forms}
-        if len(fields) != 1:  # mixed keyed/unkeyed forms: leave it to opcodes.lookup
-            continue
-        (name,) = fields
-        index[code] = (name, {op.key[1] if op.key else 0: op for op in forms})
-    return index
-
-
-_INDEX = _build_index()
+# -- row lookup ---------------------------------------------------------------------------------
 
 
 def op_of(insn: Instruction) -> Op | None:
-    """The table row of ``insn`` (same answer as ``insn.op``, without building a dict)."""
-    entry = _INDEX.get(insn.opcode)
-    if entry is None:
-        return lookup(insn.opcode, insn.src, insn.off, insn.imm)
-    name, forms = entry
-    if name is None:
-        return forms[0]
-    value = insn.src if name == "src" else insn.off if name == "off" else insn.imm
-    return forms.get(value)
+    """The table row of ``insn`` (the same as ``insn.op``)."""
+    return lookup(insn.opcode, insn.src, insn.off, insn.imm)
 
 
 # -- numbers -----------------------------------------------------------------------------------
@@ -172,22 +151,30 @@ def _getter(slot: Slot, op: Op, syntax: Syntax, style: Style, alu32: bool) -> _G
 
 
 class _Compiled:
-    """A template ready to print: ``fmt % (getter(insn), ...)``."""
+    """A template ready to print: ``fmt % (getter(insn), ...)``.
 
-    __slots__ = ("fmt", "getters", "jump")
+    ``pc_free``: the text depends on the instruction's fields only, not on where it is
+    (no jump target, hence no label or annotation), so a listing may reuse it for every
+    instruction with the same bytes.
+    """
+
+    __slots__ = ("fmt", "getters", "jump", "pc_free")
 
     def __init__(self, template: str, op: Op, syntax: Syntax, style: Style, alu32: bool) -> None:
         self.jump = op.target_field if op.is_jump and template != UNKNOWN else None
         fmt: list[str] = []
         getters: list[_Getter] = []
+        targets = False
         for part in split(template):
             if isinstance(part, str):
                 fmt.append(part.replace("%", "%%"))
             else:
                 fmt.append("%s")
                 getters.append(_getter(part, op, syntax, style, alu32))
+                targets = targets or part.name == "target"
         self.fmt = "".join(fmt)
         self.getters = tuple(getters)
+        self.pc_free = not targets and self.jump is None
 
     def __call__(self, insn: Instruction, pc: int | None, labels: Labels | None) -> str:
         if not self.getters:
@@ -236,7 +223,7 @@ def _llvm19_atomic(insn: Instruction, alu32: bool) -> Op | None:
         v &= 0xF0
         if v not in _ATOMIC_PLAIN or (not wide and v != AtomicOp.ADD):
             return None
-    return _INDEX[insn.opcode][1].get(v)
+    return lookup(insn.opcode, insn.src, insn.off, v)
 
 
 def _objdump_row(insn: Instruction, op: Op | None, alu32: bool) -> Op | None:
@@ -285,13 +272,23 @@ class Printer:
         labels: Labels | None = None,
         annotate: Annotate | None = None,
     ) -> str:
-        op = op_of(insn)
+        return self.render(insn, pc, labels, annotate)[0]
+
+    def render(
+        self,
+        insn: Instruction,
+        pc: int | None = None,
+        labels: Labels | None = None,
+        annotate: Annotate | None = None,
+    ) -> tuple[str, bool]:
+        """The text, and whether it holds for the same fields anywhere (see ``pc_free``)."""
+        op = lookup(insn.opcode, insn.src, insn.off, insn.imm)
         if self.objdump:
             if op is None and insn.opcode == 0x18:  # lddw with an src no row has
-                return f"ld_pseudo\tr{insn.dst}, {insn.src:#x}, {insn.imm & 0xFFFFFFFF:#x}"
+                return f"ld_pseudo\tr{insn.dst}, {insn.src:#x}, {insn.imm & 0xFFFFFFFF:#x}", True
             op = _objdump_row(insn, op, self.alu32)
         if op is None:
-            return UNKNOWN
+            return UNKNOWN, True
         compiled = self.table.get(op.name) or self._compile(op)
         text = compiled(insn, pc, labels)
         if insn.ref is not None and op.target_field is None:
@@ -300,7 +297,7 @@ class Printer:
             note = annotate(pc + 1 + (insn.imm if compiled.jump == "imm" else insn.off))
             if note is not None:
                 text = f"{text} <{note}>"
-        return text
+        return text, compiled.pc_free and insn.ref is None
 
 
 _PRINTERS: dict[tuple[str, str, bool], Printer] = {}

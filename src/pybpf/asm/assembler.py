@@ -65,6 +65,8 @@ def detect_syntax(text: str) -> Syntax:
 
 @dataclass(frozen=True, slots=True)
 class _Pending:
+    """A label reference waiting for its label: instruction ``index`` at slot ``pc``."""
+
     index: int
     pc: int
     ref: LabelRef

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from pybpf.asm._render import Annotate, Style, op_of, printer
+from pybpf.asm._render import Annotate, Printer, Style, op_of, printer
 from pybpf.asm._template import Syntax
 from pybpf.asm.instruction import ByteOrder, Instruction, encode, iter_decode
 from pybpf.asm.opcodes import OPS, Kind
@@ -106,11 +106,15 @@ def format_instruction(
     return printer(syntax, style, alu32)(insn, pc, labels, target_annotation)
 
 
-_Item = tuple[int, Instruction, bytes, "int | None"]  # pc, insn, raw bytes, jump target
 _TARGET_FIELD = {op.name: op.target_field for op in OPS}
+# the opcodes of which some form has a pc-relative target (jumps, calls, lddw): the others
+# need no row lookup to know they have none
+_TARGET_CODES = frozenset(op.code for op in OPS if op.target_field is not None)
 
 
 def _target(insn: Instruction, pc: int) -> int | None:
+    if insn.opcode not in _TARGET_CODES:
+        return None
     op = op_of(insn)
     field = _TARGET_FIELD.get(op.name) if op is not None else None
     if field is None:
@@ -118,14 +122,43 @@ def _target(insn: Instruction, pc: int) -> int | None:
     return pc + 1 + (insn.imm if field == "imm" else insn.off)
 
 
-def _items(data: Program, byteorder: ByteOrder, strict: bool, source: str | None) -> list[_Item]:
+class _Items:
+    """A decoded program as columns: slot index, instruction, raw bytes and jump target of
+    each instruction (columns rather than a tuple per instruction: a listing of 100,000
+    instructions would otherwise hand the garbage collector 100,000 more objects to scan).
+    """
+
+    __slots__ = ("insns", "pcs", "raws", "targets")
+
+    def __init__(self) -> None:
+        self.pcs: list[int] = []
+        self.insns: list[Instruction] = []
+        self.raws: list[bytes] = []
+        self.targets: list[int | None] = []
+
+    def add(self, pc: int, insn: Instruction, raw: bytes) -> None:
+        self.pcs.append(pc)
+        self.insns.append(insn)
+        self.raws.append(raw)
+        self.targets.append(_target(insn, pc))
+
+    def total(self) -> int:
+        """The number of slots."""
+        return self.pcs[-1] + self.insns[-1].slots if self.pcs else 0
+
+
+def _items(data: Program, byteorder: ByteOrder, strict: bool, source: str | None) -> _Items:
+    out = _Items()
     if isinstance(data, (bytes, bytearray, memoryview)):
-        mv = memoryview(data).cast("B")
-        return [
-            (pc, insn, bytes(mv[pc * 8 : (pc + insn.slots) * 8]), _target(insn, pc))
-            for pc, insn in iter_decode(mv, byteorder, strict=strict, source=source)
-        ]
-    out: list[_Item] = []
+        whole = memoryview(data).cast("B").tobytes()
+        pcs, insns, raws, targets = out.pcs, out.insns, out.raws, out.targets
+        for pc, insn in iter_decode(whole, byteorder, strict=strict, source=source):
+            at = pc * 8
+            pcs.append(pc)  # out.add(), inlined: this loop runs once per instruction
+            insns.append(insn)
+            raws.append(whole[at : at + 16 if insn.opcode == _LDDW else at + 8])
+            targets.append(_target(insn, pc) if insn.opcode in _TARGET_CODES else None)
+        return out
     pc = 0
     for insn in data:
         where = Location(source, offset=pc * 8, insn=pc)
@@ -138,15 +171,18 @@ def _items(data: Program, byteorder: ByteOrder, strict: bool, source: str | None
             raw = encode([insn], byteorder)
         except ValueError as exc:
             raise DecodeError(str(exc).removeprefix("insn 0: "), where) from None
-        out.append((pc, insn, raw, _target(insn, pc)))
+        out.add(pc, insn, raw)
         pc += insn.slots
     return out
 
 
-def _check_targets(items: list[_Item], source: str | None) -> None:
-    starts = {item[0] for item in items}
-    total = items[-1][0] + items[-1][1].slots if items else 0
-    for pc, _, _, t in items:
+_LDDW = 0x18
+
+
+def _check_targets(items: _Items, source: str | None) -> None:
+    starts = set(items.pcs)
+    total = items.total()
+    for pc, t in zip(items.pcs, items.targets, strict=True):
         if t is None or t in starts:
             continue
         where = Location(source, offset=pc * 8, insn=pc)
@@ -188,21 +224,67 @@ def get_instructions(
         DecodeError: truncated input, or (with ``strict``) a bad instruction or jump; with
             the byte offset and slot index.
     """
+    _, _, records = _records(
+        data,
+        byteorder=byteorder,
+        syntax=syntax,
+        style=style,
+        alu32=alu32,
+        labels=labels,
+        strict=strict,
+        target_annotation=target_annotation,
+        source=source,
+    )
+    for pc, insn, raw, text, target, label in records:
+        yield DisassembledInstruction(pc, pc * 8, raw, insn, text, target, label)
+
+
+_Record = tuple[int, Instruction, bytes, str, "int | None", "str | None"]
+
+
+def _records(
+    data: Program,
+    *,
+    byteorder: ByteOrder,
+    syntax: Syntax,
+    style: Style,
+    alu32: bool,
+    labels: LabelOption,
+    strict: bool,
+    target_annotation: Annotate | None,
+    source: str | None,
+) -> tuple[_Items, Mapping[int, str] | None, Iterator[_Record]]:
+    """The decoded program, its labels, and :func:`get_instructions` as plain tuples
+    (``pc, insn, raw, text, target, label``)."""
     _check_options(syntax, style)
     items = _items(data, byteorder, strict, source)
     if strict:
         _check_targets(items, source)
     names: Mapping[int, str] | None = None
     if labels is True:
-        starts = {item[0] for item in items}
-        names = _auto_labels((t for *_, t in items if t is not None and t in starts), syntax)
+        starts = set(items.pcs)
+        names = _auto_labels((t for t in items.targets if t is not None and t in starts), syntax)
     elif labels is not False:
         names = labels
-    show = printer(syntax, style, alu32)
-    for pc, insn, raw, target in items:
-        text = show(insn, pc, names, target_annotation)
+    return items, names, _texts(items, names, printer(syntax, style, alu32), target_annotation)
+
+
+def _texts(
+    items: _Items, names: Mapping[int, str] | None, show: Printer, annotate: Annotate | None
+) -> Iterator[_Record]:
+    render = show.render
+    # Programs repeat instructions: the text of one that is not a jump (so the same
+    # wherever it is) is kept by its bytes and reused.
+    texts: dict[bytes, str] = {}
+    columns = zip(items.pcs, items.insns, items.raws, items.targets, strict=True)
+    for pc, insn, raw, target in columns:
+        text = texts.get(raw)
+        if text is None:
+            text, pc_free = render(insn, pc, names, annotate)
+            if pc_free:
+                texts[raw] = text
         label = names.get(pc) if names is not None else None
-        yield DisassembledInstruction(pc, pc * 8, raw, insn, text, target, label)
+        yield pc, insn, raw, text, target, label
 
 
 def disassemble(
@@ -225,25 +307,24 @@ def disassemble(
     (``  12: r0 = 0x1``, a form the assembler reads back). Options as in
     :func:`get_instructions`.
     """
-    recs = list(
-        get_instructions(
-            data,
-            byteorder=byteorder,
-            syntax=syntax,
-            style=style,
-            alu32=alu32,
-            labels=labels,
-            strict=strict,
-            target_annotation=target_annotation,
-            source=source,
-        )
+    items, names, records = _records(
+        data,
+        byteorder=byteorder,
+        syntax=syntax,
+        style=style,
+        alu32=alu32,
+        labels=labels,
+        strict=strict,
+        target_annotation=target_annotation,
+        source=source,
     )
-    indent = "    " if any(rec.label is not None for rec in recs) else ""
+    labelled = names is not None and any(pc in names for pc in items.pcs)
+    indent = "    " if labelled else ""
     lines: list[str] = []
-    for rec in recs:
-        if rec.label is not None:
-            lines.append(f"{rec.label}:\n")
-        lines.append(f"{rec.pc:>5}: {rec.text}\n" if show_pc else f"{indent}{rec.text}\n")
+    for pc, _, _, text, _, label in records:
+        if label is not None:
+            lines.append(f"{label}:\n")
+        lines.append(f"{pc:>5}: {text}\n" if show_pc else f"{indent}{text}\n")
     return "".join(lines)
 
 
@@ -269,9 +350,9 @@ def check_program(
     _check_targets(items, source)
     if allow_fall_through:
         return
-    if not items:
+    if not items.pcs:
         raise DecodeError("the program is empty", Location(source, offset=0, insn=0))
-    pc, last, _, _ = items[-1]
+    pc, last = items.pcs[-1], items.insns[-1]
     op = op_of(last)
     if op is None or op.kind not in (Kind.EXIT, Kind.JA, Kind.GOTOX):
         where = Location(source, offset=pc * 8, insn=pc)

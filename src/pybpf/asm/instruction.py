@@ -111,7 +111,9 @@ class Instruction:
 
         Checks the opcode and its key, registers (≤ r10) and reserved fields.
         """
-        _check(self, Location())
+        why = _problem(self)
+        if why is not None:
+            raise DecodeError(why, Location())
 
     # -- encoding ------------------------------------------------------------------------
     def encode(self, byteorder: ByteOrder = "little") -> bytes:
@@ -209,14 +211,14 @@ def iter_decode(
         if code == 0x18:
             imm_hi = _second_slot(mv, at, slot, source, pc)
             insn = Instruction(code, dst, src, off, imm, imm_hi)
-            if strict:
-                _check(insn, Location(source, offset=at, insn=pc))
+            if strict and (why := _problem(insn)) is not None:
+                raise DecodeError(why, Location(source, offset=at, insn=pc))
             yield pc, insn
             pc += 2
             continue
         insn = Instruction(code, dst, src, off, imm)
-        if strict:
-            _check(insn, Location(source, offset=at, insn=pc))
+        if strict and (why := _problem(insn)) is not None:
+            raise DecodeError(why, Location(source, offset=at, insn=pc))
         if len(cache) >= _CACHE_LIMIT:
             cache.clear()
         cache[key] = insn
@@ -255,27 +257,29 @@ def decode(
     return [insn for _, insn in iter_decode(data, byteorder, strict=strict, source=source)]
 
 
-def _check(insn: Instruction, where: Location) -> None:
-    op = insn.op
+def _problem(insn: Instruction) -> str | None:
+    """Why ``insn`` is not a valid instruction, or ``None`` when it is (decoding asks this of
+    every new slot, so the valid case is kept short)."""
+    op = lookup(insn.opcode, insn.src, insn.off, insn.imm)
     if op is None:
-        raise DecodeError(_why_unknown(insn), where)
-    for reg, name in ((insn.dst, "dst"), (insn.src, "src")):
-        if reg > MAX_REG:
-            raise DecodeError(f"{op.name}: {name} register r{reg} does not exist", where)
+        return _why_unknown(insn)
+    if insn.dst > MAX_REG:
+        return f"{op.name}: dst register r{insn.dst} does not exist"
+    if insn.src > MAX_REG:
+        return f"{op.name}: src register r{insn.src} does not exist"
     for name in _reserved_fields(op):
         value = getattr(insn, name)
         if value:
-            raise DecodeError(f"{op.name}: reserved field {name} is {value}, must be 0", where)
-    if insn.is_wide and insn.imm_hi and not _uses_imm_hi(op):
-        raise DecodeError(f"{op.name}: reserved field imm of the second slot must be 0", where)
+            return f"{op.name}: reserved field {name} is {value}, must be 0"
+    if insn.opcode == _LDDW and insn.imm_hi and not _uses_imm_hi(op):
+        return f"{op.name}: reserved field imm of the second slot must be 0"
     if op.kind is Kind.ADDR_SPACE_CAST and insn.imm not in _ADDR_SPACE_CASTS:
         # the kernel converts between address spaces 0 and 1 only (verifier.c, check_alu_op)
-        raise DecodeError(
-            f"{op.name}: imm is {insn.imm:#x}, must be 0x1 or 0x10000 (address spaces 0, 1)",
-            where,
-        )
+        return f"{op.name}: imm is {insn.imm:#x}, must be 0x1 or 0x10000 (address spaces 0, 1)"
+    return None
 
 
+_LDDW = 0x18
 _ADDR_SPACE_CASTS = (0x1, 0x10000)
 _RESERVED: dict[str, tuple[str, ...]] = {}
 

@@ -796,16 +796,47 @@ OPS_BY_CODE: Mapping[int, tuple[Op, ...]] = _by_code()
 """The forms sharing each opcode byte (told apart by their ``key``)."""
 
 
+_Keyed = tuple[str, dict[int, Op], "Op | None"]
+
+
+def _key_index() -> tuple[dict[int, _Keyed], dict[int, tuple[Op, ...]]]:
+    """Per opcode byte, how :func:`lookup` finds the form: the field the forms are told
+    apart by, the forms by its value, and the form with no key (it matches any value);
+    and, apart, the opcodes whose forms are keyed by different fields (none today), whose
+    forms are tried in order."""
+    keyed: dict[int, _Keyed] = {}
+    irregular: dict[int, tuple[Op, ...]] = {}
+    for code, forms in OPS_BY_CODE.items():
+        names = {op.key[0] for op in forms if op.key is not None}
+        if len(names) > 1:
+            irregular[code] = forms
+            continue
+        by_value: dict[int, Op] = {}
+        default: Op | None = None
+        for op in forms:  # the first form that matches wins, as in the table's order
+            if op.key is None:
+                default = op
+                break
+            by_value.setdefault(op.key[1], op)
+        keyed[code] = (names.pop() if names else "imm", by_value, default)
+    return keyed, irregular
+
+
+_KEYED, _IRREGULAR = _key_index()
+
+
 def lookup(code: int, src: int, off: int, imm: int) -> Op | None:
     """The form of an instruction with these raw fields, or ``None`` if it has none.
 
-    ``off`` and ``imm`` are the signed field values.
+    ``off`` and ``imm`` are the signed field values. (Every decoded instruction asks this:
+    it is a dict lookup on the opcode and one on the key field's value.)
     """
-    forms = OPS_BY_CODE.get(code)
-    if forms is None:
-        return None
+    entry = _KEYED.get(code)
+    if entry is not None:
+        name, by_value, default = entry
+        return by_value.get(src if name == "src" else off if name == "off" else imm, default)
     values = {"src": src, "off": off, "imm": imm}
-    for op in forms:
+    for op in _IRREGULAR.get(code, ()):
         if op.key is None or values[op.key[0]] == op.key[1]:
             return op
     return None

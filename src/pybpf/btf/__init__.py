@@ -19,10 +19,14 @@ or file and the byte offset), never anything else.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from pybpf._util import lazy_exports
 from pybpf.btf._btf import BTF
+
+# Bound here, not lazily: ``encode`` is also a submodule's name, and importing that submodule
+# (``pybpf.btf.ext`` does) would set the package's ``encode`` to the module.
+from pybpf.btf.encode import encode
 from pybpf.btf.kinds import FuncLinkage, IntEncoding, Kind, VarLinkage
 from pybpf.btf.types import (
     VOID,
@@ -59,35 +63,23 @@ from pybpf.btf.types import (
 
 if TYPE_CHECKING:
     from pybpf.btf._load import KernelBTF, load_kernel_btf
-    from pybpf.btf.encode import StringTable, encode
+    from pybpf.btf.encode import StringTable
     from pybpf.btf.ext import BTFExt, CoreRelo, CoreReloKind, FuncInfo, LineInfo, encode_ext
     from pybpf.btf.format_c import format_c
     from pybpf.btf.format_raw import format_raw
 
-# Imported on first use (PEP 562): a CO-RE user needs BTF and the types, not the formatters.
-_LAZY = {
-    "StringTable": "pybpf.btf.encode",
-    "encode": "pybpf.btf.encode",
-    "BTFExt": "pybpf.btf.ext",
-    "CoreRelo": "pybpf.btf.ext",
-    "CoreReloKind": "pybpf.btf.ext",
-    "FuncInfo": "pybpf.btf.ext",
-    "LineInfo": "pybpf.btf.ext",
-    "encode_ext": "pybpf.btf.ext",
-    "format_c": "pybpf.btf.format_c",
-    "format_raw": "pybpf.btf.format_raw",
-    "KernelBTF": "pybpf.btf._load",
-    "load_kernel_btf": "pybpf.btf._load",
-}
-
-
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pybpf.btf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# Imported on first use (see pybpf._util.lazy_exports): a CO-RE user needs BTF and the
+# types, not the formatters.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "pybpf.btf.encode": "StringTable",
+        "pybpf.btf.ext": "BTFExt CoreRelo CoreReloKind FuncInfo LineInfo encode_ext",
+        "pybpf.btf.format_c": "format_c",
+        "pybpf.btf.format_raw": "format_raw",
+        "pybpf.btf._load": "KernelBTF load_kernel_btf",
+    },
+)
 
 
 __all__ = [

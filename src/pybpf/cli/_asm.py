@@ -7,7 +7,8 @@ import re
 import sys
 from pathlib import Path
 
-from pybpf.asm import assemble, disassemble, encode
+from pybpf.asm.disasm import disassemble
+from pybpf.asm.instruction import encode
 from pybpf.cli._objdump import ListingOptions, objdump_listing
 from pybpf.elf import ELFFile
 from pybpf.errors import BPFError, DecodeError, Location
@@ -61,6 +62,8 @@ def _read(path: str) -> bytes:
 
 
 def _asm(args: argparse.Namespace) -> int:
+    from pybpf.asm.assembler import assemble  # noqa: PLC0415 - `disasm` doesn't need the parser
+
     text = _read(args.file).decode("utf-8", errors="replace")
     source = "<stdin>" if args.file == "-" else args.file
     insns = assemble(text, args.syntax, source=source)

@@ -5,7 +5,9 @@ Output follows ``bpftool`` (plain text by default, ``--json`` for machine-readab
 * ``pybpf probe [--full]`` — ``bpftool feature probe``
 * ``pybpf prog list`` / ``prog show [PROG]`` — ``bpftool prog show``
 * ``pybpf prog dump xlated PROG [--opcodes]`` / ``prog dump jited PROG``
-* ``pybpf map list`` / ``map show [MAP]`` / ``map dump MAP`` — ``bpftool map ...``
+* ``pybpf map list`` / ``map show [MAP]`` / ``map dump MAP`` — ``bpftool map ...``; a map with
+  BTF dumps its entries decoded through BTF, as bpftool 7.1 prints them (see
+  :mod:`pybpf.btf.format_data`)
 
 ``PROG`` is ``id N``, ``pinned PATH``, ``tag TAG`` or ``name NAME``; ``MAP`` is ``id N``,
 ``pinned PATH`` or ``name NAME``.
@@ -17,14 +19,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pybpf._uapi import MapType, ProgType
-from pybpf.asm.instruction import Instruction
-from pybpf.errors import BPFError
-from pybpf.features import kernel_name
-from pybpf.objects._errors import SpecError
+from pybpf.errors import BPFError, SpecError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from pybpf.asm.instruction import Instruction
 
 __all__ = ["hex_bytes", "register"]
 
@@ -66,6 +69,9 @@ def _register_prog(subparsers: Any) -> None:
     _selector(dump, "PROG", optional=False)
     dump.add_argument("--opcodes", action="store_true", help="print the raw bytes too")
     dump.set_defaults(func=_prog_dump)
+    from pybpf.cli import _loadall  # noqa: PLC0415 - its own module (pybpf prog loadall)
+
+    _loadall.register(sub)
 
 
 def _register_map(subparsers: Any) -> None:
@@ -75,7 +81,7 @@ def _register_map(subparsers: Any) -> None:
         p = sub.add_parser(name, help="show maps")
         _selector(p, "MAP", optional=True)
         p.set_defaults(func=_map_show)
-    dump = sub.add_parser("dump", help="dump a map's entries")
+    dump = sub.add_parser("dump", help="dump a map's entries (decoded through its BTF)")
     _selector(dump, "MAP", optional=False)
     dump.set_defaults(func=_map_dump)
 
@@ -143,6 +149,8 @@ def _selected(selector: list[str], kind: str) -> Iterator[Any]:
 
 # -- prog ------------------------------------------------------------------------------------
 def _type_name(t: object) -> str:
+    from pybpf.features import kernel_name  # noqa: PLC0415 - keeps `pybpf prog loadall` lean
+
     return kernel_name(t) if isinstance(t, (ProgType, MapType)) else f"type {t}"
 
 
@@ -365,8 +373,23 @@ def _raw_entries(m: Any) -> list[tuple[bytes, Any]]:
     if not isinstance(m, KeyValueMap):
         raise BPFError(f"{_type_name(m.type)} maps cannot be dumped")
     raw = RawCodec(m.key_size, m.value_size)
-    m.codec = PerCPUCodec(raw, m.codec.cpus) if isinstance(m.codec, PerCPUCodec) else raw
+    cpus = getattr(m.raw_codec(), "cpus", None)
+    m.codec = PerCPUCodec(raw, cpus) if cpus is not None else raw
     return m.items()
+
+
+def _kv_btf(info: Any) -> Any:
+    """The BTF bpftool reads a map's entries with (``get_map_kv_btf``), or None."""
+    from pybpf.btf import BTF  # noqa: PLC0415
+
+    if info.btf_vmlinux_value_type_id:
+        return BTF.from_path("/sys/kernel/btf/vmlinux", cache=True)
+    if not info.btf_value_type_id:
+        return None
+    from pybpf.objects import BTFHandle  # noqa: PLC0415
+
+    with BTFHandle.from_id(info.btf_id) as handle:
+        return BTF(handle.raw(), name=f"BTF {info.btf_id}")
 
 
 def _map_dump(args: argparse.Namespace) -> int:
@@ -375,25 +398,146 @@ def _map_dump(args: argparse.Namespace) -> int:
     infos = list(_selected(args.selector, "map"))
     if not infos:
         raise BPFError(f"no map matches {' '.join(args.selector)}")
+    dumps = []
     for info in infos:
         with Map.from_id(info.id) as m:
-            entries = _raw_entries(m)
-        if args.json:
-            print(json.dumps([_entry_json(k, v) for k, v in entries]))
-            continue
-        for key, value in entries:
-            print(format_entry(key, value, info.type))
-        print(f"Found {len(entries)} element{'s' if len(entries) != 1 else ''}")
+            dumps.append((info, _raw_entries(m)))
+    if args.json:
+        print(json.dumps(_dump_json(dumps)))
+    elif all(info.btf_id for info in infos):
+        print(_dump_btf(dumps))
+    else:
+        _dump_plain(dumps)
     return 0
 
 
-def _entry_json(key: bytes, value: Any) -> dict[str, object]:
+_Dump = list[tuple[Any, list[tuple[bytes, Any]]]]
+
+
+def _dump_plain(dumps: _Dump) -> None:
+    """``bpftool map dump`` without BTF: hex, with a header per map when there are several."""
+    for n, (info, entries) in enumerate(dumps):
+        if len(dumps) > 1:
+            print(
+                f"{info.id}: {_type_name(info.type)}  "
+                + (f"name {info.name}  " * bool(info.name))
+                + f"flags 0x{info.flags:x}"
+            )
+        for key, value in entries:
+            print(format_entry(key, value, info.type))
+        print(f"Found {len(entries)} element{'s' if len(entries) != 1 else ''}")
+        if n != len(dumps) - 1:
+            print()
+
+
+def _dump_btf(dumps: _Dump) -> str:
+    """``bpftool map dump`` of maps with BTF: the entries decoded, as bpftool's pretty JSON
+    writer prints them."""
+    from pybpf.btf.format_data import JsonWriter  # noqa: PLC0415
+
+    w = JsonWriter(pretty=True)
+    several = len(dumps) > 1
+    if several:
+        w.start("[")
+    for info, entries in dumps:
+        btf = _kv_btf(info)
+        if several:
+            w.start("{")
+            _header(w, info)
+            w.name("elements")
+        w.start("[")
+        for key, value in entries:
+            if btf is None:
+                w.raw(format_entry(key, value, info.type) + "\n")
+            else:
+                _entry_btf(w, btf, info, key, value, plain=True)
+        w.end("]")
+        if several:
+            w.end("}")
+    if several:
+        w.end("]")
+    return w.text()
+
+
+def _header(w: Any, info: Any) -> None:
+    w.name("id")
+    w.literal(str(info.id))
+    w.name("type")
+    w.string(_type_name(info.type))
+    if info.name:
+        w.name("name")
+        w.string(info.name)
+    w.name("flags")
+    w.literal(str(info.flags))
+
+
+def _entry_btf(w: Any, btf: Any, info: Any, key: bytes, value: Any, *, plain: bool) -> None:
+    """bpftool's ``do_dump_btf``: one entry as ``{"key": …, "value": …}``."""
+    from pybpf.btf.format_data import dump_data  # noqa: PLC0415
+
+    w.start("{")
+    try:
+        if info.btf_key_type_id:
+            w.name("key")
+            tree, ok = dump_data(btf, info.btf_key_type_id, key, plain=plain)
+            w.write(tree)
+            if not ok:
+                return
+        type_id = info.btf_vmlinux_value_type_id or info.btf_value_type_id
+        if not isinstance(value, list):
+            w.name("value")
+            w.write(dump_data(btf, type_id, value, plain=plain)[0])
+            return
+        w.name("values")
+        w.start("[")
+        for cpu, v in enumerate(value):
+            w.start("{")
+            w.name("cpu")
+            w.literal(str(cpu))
+            w.name("value")
+            tree, ok = dump_data(btf, type_id, v, plain=plain)
+            w.write(tree)
+            w.end("}")
+            if not ok:
+                break
+        w.end("]")
+    finally:
+        w.end("}")
+
+
+def _dump_json(dumps: _Dump) -> object:
+    """``bpftool -j map dump``: hex bytes, and the entries decoded (``formatted``) when the
+    map has BTF."""
+    out = []
+    for info, entries in dumps:
+        btf = _kv_btf(info) if info.btf_id else None
+        elements = [_entry_json(k, v, info, btf) for k, v in entries]
+        if len(dumps) == 1:
+            return elements
+        head: dict[str, object] = {"id": info.id, "type": _type_name(info.type)}
+        if info.name:
+            head["name"] = info.name
+        head["flags"] = info.flags
+        head["elements"] = elements
+        out.append(head)
+    return out
+
+
+def _entry_json(key: bytes, value: Any, info: Any = None, btf: Any = None) -> dict[str, object]:
     def hexes(b: bytes) -> list[str]:
         return [f"0x{x:02x}" for x in b]
 
     if isinstance(value, list):
-        return {
+        out: dict[str, object] = {
             "key": hexes(key),
             "values": [{"cpu": i, "value": hexes(v)} for i, v in enumerate(value)],
         }
-    return {"key": hexes(key), "value": hexes(value)}
+    else:
+        out = {"key": hexes(key), "value": hexes(value)}
+    if btf is not None:
+        from pybpf.btf.format_data import JsonWriter  # noqa: PLC0415
+
+        w = JsonWriter(pretty=False)
+        _entry_btf(w, btf, info, key, value, plain=False)
+        out["formatted"] = json.loads(w.text())
+    return out

@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from pybpf.asm.disasm import get_instructions
-from pybpf.btf import BTF, BTFExt
-from pybpf.cli._corefmt import describe_core_relo
 from pybpf.elf import SHF, SHT, STT, ELFFile, Relocation, Section, Symbol
 from pybpf.errors import BTFError
 
@@ -48,6 +46,10 @@ def _ext_info(elf: ELFFile, opts: ListingOptions) -> _Ext:
     ext_sec = elf.get_section_by_name(".BTF.ext")
     if not (opts.relocs or opts.source) or btf_sec is None or ext_sec is None:
         return empty
+    # BTF is read only for -r/-S: a plain listing stays lean.
+    from pybpf.btf import BTF, BTFExt  # noqa: PLC0415
+    from pybpf.cli._corefmt import describe_core_relo  # noqa: PLC0415
+
     try:
         btf = BTF(btf_sec.data, name=".BTF")
         ext = BTFExt(ext_sec.data, btf)

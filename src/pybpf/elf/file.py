@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from functools import cached_property
-from pathlib import Path
 
 from pybpf.elf._layout import (
     EHDR,
@@ -103,7 +102,9 @@ class ELFFile:
             OSError: the file cannot be read.
             ELFError: as for the constructor.
         """
-        return cls(Path(path).read_bytes(), name=os.fspath(path), any_machine=any_machine)
+        with open(path, "rb") as f:  # not pathlib: importing it costs more than reading
+            data = f.read()
+        return cls(data, name=os.fspath(path), any_machine=any_machine)
 
     def __repr__(self) -> str:
         machine = getattr(self.machine, "name", self.machine)

@@ -150,7 +150,7 @@ def _fast_constructor(cls: type[_T]) -> Callable[..., _T]:
     twin = make_dataclass(
         f"_Mutable{cls.__name__}",
         specs,
-        namespace={"__post_init__": become},
+        namespace={"__post_init__": become, "__doc__": f"A mutable {cls.__name__}."},
         slots=True,
         eq=False,
         repr=False,

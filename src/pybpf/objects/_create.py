@@ -17,6 +17,7 @@ import mmap
 import re
 
 from pybpf._uapi import MapType
+from pybpf.btf import BTF
 from pybpf.errors import NotSupportedError, SyscallError
 from pybpf.features import OBJ_NAME, OBJ_NAME_DOT, have, kernel_name, map_type
 from pybpf.features.rawbtf import storage_btf
@@ -157,6 +158,10 @@ def _btf(spec: MapSpec, attr: MapCreateAttr, owned: list[object]) -> None:
         btf, key_id, value_id = storage_btf(spec.value_size)
     if btf is None:
         return
+    if isinstance(btf, BTF):  # parsed: load the blob it was parsed from
+        if btf.base is not None:
+            raise SpecError(f"map {spec.name!r}: split BTF cannot be loaded for a map")
+        btf = bytes(btf.data)
     if isinstance(btf, (bytes, bytearray)):
         handle = BTFHandle.load(bytes(btf))
         owned.append(handle)
@@ -164,7 +169,7 @@ def _btf(spec: MapSpec, attr: MapCreateAttr, owned: list[object]) -> None:
     if not hasattr(btf, "fileno"):
         raise SpecError(
             f"map {spec.name!r}: BTF of type {type(btf).__name__} cannot be loaded; "
-            "give raw BTF bytes or a BTFHandle"
+            "give a BTF, raw BTF bytes or a BTFHandle"
         )
     attr.btf_fd = btf.fileno()
     attr.btf_key_type_id, attr.btf_value_type_id = key_id, value_id

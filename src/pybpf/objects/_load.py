@@ -19,7 +19,7 @@ import ctypes
 import errno
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pybpf._uapi import ProgType
@@ -50,7 +50,12 @@ class LoadOptions:
     log of a successful load too (``Program.verifier_log``). ``attach_btf_id`` (with
     ``attach_btf_obj_fd`` for a module's BTF, or ``attach_prog_fd`` for freplace) names the
     kernel function or type of tracing, LSM and iterator programs. ``resolve`` maps an
-    instruction index to a source line for error summaries.
+    instruction index to a source line for error summaries. ``func_info``/``line_info`` are
+    the encoded ``bpf_func_info``/``bpf_line_info`` records (with ``prog_btf_fd``);
+    ``fd_array`` the fds kfunc calls into module BTF index (``insn.off``). ``explain``
+    rewrites a refused program's log before it is summarised (libbpf's log fix-ups of
+    poisoned CO-RE relocations and kfunc calls). ``expected_attach_type`` overrides the
+    spec's (a struct_ops program's is the index of the member it implements).
     """
 
     log_level: int = 0
@@ -61,6 +66,11 @@ class LoadOptions:
     prog_btf_fd: int = 0
     ifindex: int = 0
     resolve: LineResolver | None = None
+    func_info: bytes = b""
+    line_info: bytes = b""
+    fd_array: Sequence[int] = ()
+    explain: Callable[[str], str] | None = None
+    expected_attach_type: int | None = None
 
 
 def patch_maps(spec: ProgramSpec, maps: Mapping[str, object]) -> list[Instruction]:
@@ -107,6 +117,9 @@ def _check(spec: ProgramSpec, opts: LoadOptions) -> None:
         raise SpecError(f"program {spec.name!r}: license {spec.license!r} is not plain ASCII")
 
 
+_FUNC_INFO_SIZE, _LINE_INFO_SIZE = 8, 16  # struct bpf_func_info, struct bpf_line_info
+
+
 def _attr(spec: ProgramSpec, code: bytes, opts: LoadOptions, keep: list[object]) -> ProgLoadAttr:
     insns = ctypes.create_string_buffer(code, len(code))
     lic = ctypes.create_string_buffer(spec.license.encode("ascii"))
@@ -114,7 +127,7 @@ def _attr(spec: ProgramSpec, code: bytes, opts: LoadOptions, keep: list[object])
     kern_version = spec.kernel_version
     if not kern_version and spec.type == ProgType.KPROBE:
         kern_version = kernel_version_code()
-    return ProgLoadAttr(
+    attr = ProgLoadAttr(
         prog_type=spec.type,
         insn_cnt=len(code) // 8,
         insns=ctypes.addressof(insns),
@@ -123,11 +136,35 @@ def _attr(spec: ProgramSpec, code: bytes, opts: LoadOptions, keep: list[object])
         prog_flags=spec.flags,
         prog_name=object_name(spec.name),
         prog_ifindex=opts.ifindex,
-        expected_attach_type=int(spec.attach_type or 0),
+        expected_attach_type=(
+            int(spec.attach_type or 0)
+            if opts.expected_attach_type is None
+            else opts.expected_attach_type
+        ),
         prog_btf_fd=opts.prog_btf_fd,
         attach_btf_id=opts.attach_btf_id,
         attach_prog_fd=opts.attach_prog_fd or opts.attach_btf_obj_fd,
     )
+    _ext_info(attr, opts, keep)
+    return attr
+
+
+def _ext_info(attr: ProgLoadAttr, opts: LoadOptions, keep: list[object]) -> None:
+    """Point ``attr`` at the func/line info records and the fd array, if any."""
+    if opts.func_info:
+        buf = ctypes.create_string_buffer(opts.func_info, len(opts.func_info))
+        keep.append(buf)
+        attr.func_info, attr.func_info_rec_size = ctypes.addressof(buf), _FUNC_INFO_SIZE
+        attr.func_info_cnt = len(opts.func_info) // _FUNC_INFO_SIZE
+    if opts.line_info:
+        buf = ctypes.create_string_buffer(opts.line_info, len(opts.line_info))
+        keep.append(buf)
+        attr.line_info, attr.line_info_rec_size = ctypes.addressof(buf), _LINE_INFO_SIZE
+        attr.line_info_cnt = len(opts.line_info) // _LINE_INFO_SIZE
+    if opts.fd_array:
+        fds = (ctypes.c_int * len(opts.fd_array))(*opts.fd_array)
+        keep.append(fds)
+        attr.fd_array = ctypes.addressof(fds)
 
 
 def line_resolver(spec: ProgramSpec) -> LineResolver | None:
@@ -202,6 +239,8 @@ def _load_logged(
 
 
 def _refusal(exc: SyscallError, log: str, spec: ProgramSpec, opts: LoadOptions) -> Exception:
+    if opts.explain is not None:
+        log = opts.explain(log)
     if log.strip():
         resolve = opts.resolve or line_resolver(spec)
         return VerifierError(exc.command, exc.errno or 0, log, summarize(log, resolve))

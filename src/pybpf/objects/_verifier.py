@@ -19,7 +19,8 @@ __all__ = ["LineResolver", "summarize"]
 LineResolver = Callable[[int], "str | None"]
 """Instruction index → ``"file.c:line"`` (or ``None``)."""
 
-_INSN = re.compile(r"^(\d+): \([0-9a-f]{2}\) (.*?)(?:\s+;.*)?$")
+# an instruction line, or one a loader rewrote ("12: <invalid CO-RE relocation>")
+_INSN = re.compile(r"^(\d+): (?:\([0-9a-f]{2}\) (.*?)|(<invalid [^>]*>))(?:\s+;.*)?$")
 _SOURCE = re.compile(r"^; (.*) @ (\S+:\d+)$")
 _TRAILER = ("processed ", "verification time", "stack depth", "-- END PROG LOAD LOG --")
 
@@ -40,7 +41,8 @@ def summarize(log: str, resolve: LineResolver | None = None) -> str:
     for i in range(len(lines) - 2, -1, -1):
         found = _INSN.match(lines[i])
         if found:
-            return f"{reason}\n  at {_where(lines, i, int(found[1]), found[2], resolve)}"
+            text = found[2] if found[2] is not None else found[3]
+            return f"{reason}\n  at {_where(lines, i, int(found[1]), text, resolve)}"
     return reason
 
 

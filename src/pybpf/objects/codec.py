@@ -2,10 +2,16 @@
 
 A map calls its codec's four methods (``encode_key``, ``decode_key``, ``encode_value``,
 ``decode_value``) and, for batches, ``decode_keys``/``decode_values`` on a whole buffer.
-:class:`RawCodec` takes bytes of the exact size (or anything with the buffer protocol, such as
-a ctypes structure) and integers (packed in the host's byte order, signed when negative), and
-gives back bytes — or ints, when told. Typed codecs built from BTF (structs as Python objects)
-plug in here with the same methods.
+
+* :class:`RawCodec` takes bytes of the exact size (or anything with the buffer protocol, such
+  as a ctypes structure) and integers (packed in the host's byte order, signed when
+  negative), and gives back bytes — or ints, when told.
+* :class:`TypedCodec` reads the map's BTF key and value types
+  (:class:`pybpf.btf.values.MapCodec`): integers as ``int``, structs as instances of classes
+  generated from BTF, enums as :class:`enum.IntEnum` members, ``char`` arrays as ``bytes``.
+  A map created with BTF types starts with it (built on first use: a map opened by id
+  fetches its BTF from the kernel then); raw bytes stay possible through ``map.raw`` or
+  ``map.codec = map.raw_codec()``.
 """
 
 from __future__ import annotations
@@ -14,12 +20,28 @@ import abc
 import functools
 import struct
 import sys
+import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, cast
+from typing import Any, ClassVar, Literal, cast
 
+from pybpf.btf import BTF
+from pybpf.btf.values import MapCodec
+from pybpf.errors import BPFError
 from pybpf.objects._errors import CodecError
+from pybpf.objects.btf import BTFHandle
+from pybpf.spec import MapSpec
 
-__all__ = ["Codec", "RawCodec", "encode_exact"]
+__all__ = [
+    "Codec",
+    "Coded",
+    "DeferredCodec",
+    "RawCodec",
+    "SplitCodec",
+    "TypedCodec",
+    "encode_exact",
+    "map_btf",
+    "typed_codec",
+]
 
 _INT_FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
 ByteOrder = Literal["little", "big"]
@@ -193,3 +215,215 @@ class RawCodec(Codec):
         if as_int:
             return [int.from_bytes(b, self.byteorder) for b in split(data, size, count)]
         return list(split(data, size, count))
+
+
+class TypedCodec(MapCodec, Codec):
+    """Keys and values typed from BTF (see :class:`pybpf.btf.values.MapCodec` for the
+    arguments and :mod:`pybpf.btf.values` for what each BTF type becomes).
+
+    Example::
+
+        m = Map.from_id(42)              # created with BTF: struct flow -> struct stats
+        m[Flow(saddr=1, daddr=2)]        # stats(packets=3, bytes=180)
+        m[{"saddr": 1, "daddr": 2}]      # the same key as a dict
+        m.raw[bytes(8)]                  # raw bytes, always possible
+    """
+
+
+def map_btf(spec: MapSpec, btf_id: Callable[[], int], *, kernel: bool = False) -> BTF:
+    """The BTF a map's ``key_type``/``value_type`` refer to: the spec's own when parsed or
+    raw, else (or with ``kernel``) the map's BTF fetched from the kernel by its ``btf_id``
+    (``btf_id()`` asks for it)."""
+    btf = spec.btf
+    if isinstance(btf, BTF) and not kernel:
+        return btf
+    if isinstance(btf, (bytes, bytearray, memoryview)) and not kernel:
+        return BTF(bytes(btf), name=f"BTF of map {spec.name!r}")
+    with BTFHandle.from_id(btf_id()) as handle:
+        return BTF(handle.raw(), name=f"BTF of map {spec.name!r}")
+
+
+def typed_codec(spec: MapSpec, btf_id: Callable[[], int], *, int_keys: bool = False) -> TypedCodec:
+    """The typed codec of a map made from ``spec`` (host byte order, as the kernel stores);
+    ``int_keys``: keys without a BTF type decode as ints.
+
+    The spec's BTF is used when it fits the map; BTF as an object file holds it may not
+    (libbpf fixes DATASEC sizes at load), and then the BTF the kernel holds is read instead.
+
+    Raises:
+        CodecError: the map has no BTF types, its BTF cannot be read, or a type's size
+            differs from the map's.
+    """
+    if not (spec.key_type or spec.value_type):
+        raise CodecError(f"map {spec.name!r} has no BTF key or value type")
+    try:
+        return _typed(spec, map_btf(spec, btf_id), int_keys)
+    except CodecError:
+        if spec.btf is None or not btf_id():
+            raise
+    except (BPFError, KeyError) as exc:
+        raise _untyped(spec, exc) from exc
+    try:
+        return _typed(spec, map_btf(spec, btf_id, kernel=True), int_keys)
+    except (BPFError, KeyError) as exc:
+        raise _untyped(spec, exc) from exc
+
+
+def _typed(spec: MapSpec, btf: BTF, int_keys: bool) -> TypedCodec:
+    return TypedCodec(
+        btf,
+        spec.key_type,
+        spec.value_type,
+        key_size=spec.key_size,
+        value_size=spec.value_size,
+        name=spec.name,
+        byteorder=sys.byteorder,
+        int_keys=int_keys,
+    )
+
+
+def _untyped(spec: MapSpec, exc: Exception) -> CodecError:
+    return CodecError(
+        f"map {spec.name!r}: cannot type keys and values from BTF ({exc}); "
+        "use map.raw or map.codec = map.raw_codec() for bytes"
+    )
+
+
+class DeferredCodec(Codec):
+    """A codec built on first use (a typed codec may need the map's BTF from the kernel).
+
+    ``build()`` makes the real codec; ``install(codec)`` is then called once (a map puts the
+    real codec in its place, so later calls go straight to it).
+    """
+
+    def __init__(
+        self,
+        build: Callable[[], Codec],
+        key_size: int,
+        value_size: int,
+        install: Callable[[Codec], None] | None = None,
+    ) -> None:
+        self.key_size, self.value_size = key_size, value_size
+        self._build, self.install = build, install
+        self._codec: Codec | None = None
+
+    def __repr__(self) -> str:
+        return f"DeferredCodec({self._codec!r})" if self._codec else "DeferredCodec(not built)"
+
+    def resolve(self) -> Codec:
+        """The real codec (built now if needed)."""
+        if self._codec is None:
+            self._codec = self._build()
+            if self.install is not None:
+                self.install(self._codec)
+        return self._codec
+
+    def encode_key(self, key: object) -> bytes:
+        return self.resolve().encode_key(key)
+
+    def decode_key(self, data: bytes) -> object:
+        return self.resolve().decode_key(data)
+
+    def encode_value(self, value: object) -> bytes:
+        return self.resolve().encode_value(value)
+
+    def decode_value(self, data: bytes) -> object:
+        return self.resolve().decode_value(data)
+
+    def decode_keys(self, data: bytes, count: int) -> list[object]:
+        return self.resolve().decode_keys(data, count)
+
+    def decode_values(self, data: bytes, count: int) -> list[object]:
+        return self.resolve().decode_values(data, count)
+
+
+class SplitCodec(Codec):
+    """Keys through one codec, values through another."""
+
+    def __init__(self, keys: Codec, values: Codec) -> None:
+        self.keys, self.values = keys, values
+        self.key_size, self.value_size = keys.key_size, values.value_size
+        self.encode_key, self.decode_key = keys.encode_key, keys.decode_key  # type: ignore[method-assign]
+        self.decode_keys = keys.decode_keys  # type: ignore[method-assign]
+        self.encode_value, self.decode_value = values.encode_value, values.decode_value  # type: ignore[method-assign]
+        self.decode_values = values.decode_values  # type: ignore[method-assign]
+
+    def __repr__(self) -> str:
+        return f"SplitCodec({self.keys!r}, {self.values!r})"
+
+    def encode_key(self, key: object) -> bytes:
+        return self.keys.encode_key(key)
+
+    def decode_key(self, data: bytes) -> object:
+        return self.keys.decode_key(data)
+
+    def encode_value(self, value: object) -> bytes:
+        return self.values.encode_value(value)
+
+    def decode_value(self, data: bytes) -> object:
+        return self.values.decode_value(data)
+
+
+class Coded:
+    """What maps whose elements go through a codec share (a mixin of map classes): the
+    :attr:`codec` property and the codecs a map offers.
+
+    A map with BTF key or value types starts with :meth:`typed_codec` (built on first use),
+    others with :meth:`raw_codec`; families say how a typed codec is wrapped (per-CPU lists,
+    LPM keys) by overriding :meth:`typed_codec`, and opt out with ``typed = False``.
+    """
+
+    typed: ClassVar[bool] = True
+    int_keys: ClassVar[bool] = False  # keys without a BTF type decode as ints (array indexes)
+
+    _codec: Codec
+    _spec: MapSpec
+
+    @property
+    def codec(self) -> Codec:
+        """How keys and values become bytes (assign another codec to change it)."""
+        return self._codec
+
+    @codec.setter
+    def codec(self, codec: Codec) -> None:
+        self._codec = codec
+        self._bind(codec)
+
+    def _bind(self, codec: Codec) -> None:
+        """Take the element functions the map's operations call (subclasses)."""
+
+    def raw_codec(self) -> Codec:
+        """This map's codec of raw bytes (bytes of the exact size or ints in, bytes out)."""
+        return RawCodec(self._spec.key_size, self._spec.value_size)
+
+    def default_codec(self) -> Codec:
+        """The codec a new handle starts with: :meth:`typed_codec` when the map has BTF key
+        or value types (built on first use), else :meth:`raw_codec`."""
+        spec = self._spec
+        if not (self.typed and (spec.key_type or spec.value_type)):
+            return self.raw_codec()
+        ref = weakref.ref(self)  # no cycle: the map owns the codec, not the reverse
+
+        def build() -> Codec:
+            m = ref()
+            if m is None:
+                raise CodecError(f"map {spec.name!r} is gone")
+            return m.typed_codec()
+
+        def install(codec: Codec) -> None:
+            m = ref()
+            if m is not None and m._codec is deferred:
+                m.codec = codec
+
+        deferred = DeferredCodec(build, spec.key_size, spec.value_size, install)
+        return deferred
+
+    def typed_codec(self) -> Codec:
+        """A codec typed from the map's BTF key and value types (see
+        :mod:`pybpf.btf.values`), built now.
+
+        Raises:
+            CodecError: the map has no BTF types, or they cannot be read.
+        """
+        btf_id = lambda: cast("Any", self).info().btf_id  # noqa: E731 - asked only if needed
+        return typed_codec(self._spec, btf_id, int_keys=self.int_keys)

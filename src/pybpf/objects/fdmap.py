@@ -55,8 +55,9 @@ class FDCodec(RawCodec):
 
 class _FDValues(KeyValueMap):
     int_keys = False
+    typed = False  # values are fds in and ids out, whatever the BTF calls them
 
-    def default_codec(self) -> Codec:
+    def raw_codec(self) -> Codec:
         return FDCodec(
             self.key_size,
             self.value_size,

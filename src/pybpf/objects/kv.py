@@ -6,9 +6,11 @@ adds: update flags (:meth:`KeyValueMap.put`), lookup-and-delete, ``next_key``, a
 ``keys()``, ``values()`` and ``items()`` return lists: a snapshot taken by one walk of the
 map (batched where the kernel can), so ``list(m.items())`` reads the map once.
 
-Keys and values go through the map's :attr:`~KeyValueMap.codec`
-(:class:`~pybpf.objects.codec.RawCodec` by default: bytes of the exact size or ints in, bytes
-out — array indexes come out as ints).
+Keys and values go through the map's :attr:`~KeyValueMap.codec`. A map created with BTF key
+and value types starts with a :class:`~pybpf.objects.codec.TypedCodec` (ints, structs as
+objects generated from BTF — see :mod:`pybpf.btf.values`); one without starts with its
+:meth:`~KeyValueMap.raw_codec` (bytes of the exact size or ints in, bytes out — array indexes
+come out as ints). Raw bytes are always at hand: ``m.raw`` is the same map with the raw codec.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pybpf.objects import _batch
 from pybpf.objects._create import BPF_F_MMAPABLE
 from pybpf.objects._errors import SpecError, with_hint
 from pybpf.objects._mapped import Mapped
-from pybpf.objects.codec import Codec, RawCodec
+from pybpf.objects.codec import Codec, Coded, DeferredCodec, RawCodec
 from pybpf.objects.map import Map, UpdateFlags
 from pybpf.sys import (
     MapBatchAttr,
@@ -51,7 +53,7 @@ _NO_FD = 0xFFFFFFFF  # what a closed map's prepared attrs point at: any call fai
 _MISSING = object()
 
 
-class KeyValueMap(Map, MutableMapping[Any, Any]):
+class KeyValueMap(Map, Coded, MutableMapping[Any, Any]):
     """A map with keys and values: the mapping protocol over the element commands."""
 
     def _prepare(self) -> None:
@@ -75,28 +77,34 @@ class KeyValueMap(Map, MutableMapping[Any, Any]):
         """Bytes of one value as user space reads and writes it."""
         return self.value_size
 
-    def default_codec(self) -> Codec:
-        """The codec a new handle starts with (raw bytes in and out)."""
-        return RawCodec(self.key_size, self.value_size)
-
     @property
-    def codec(self) -> Codec:
-        """How keys and values become bytes (assign another codec to change it)."""
-        return self._codec
+    def raw(self) -> KeyValueMap:
+        """This map with its :meth:`raw_codec`: ``m.raw[k]`` is the kernel's bytes. A second
+        handle (its own fd), made on first use and closed with this one."""
+        twin = self._raw_twin
+        if twin is None or twin.closed:
+            self.fileno()  # ClosedError first
+            twin = Map.clone(self)
+            twin.codec = twin.raw_codec()
+            self._raw_twin = twin
+        return twin
 
-    @codec.setter
-    def codec(self, codec: Codec) -> None:
-        self._codec = codec
+    _raw_twin: KeyValueMap | None = None
+
+    def _bind(self, codec: Codec) -> None:
         self._encode_key, self._encode_value = codec.encode_key, codec.encode_value
         self._decode_key, self._decode_value = codec.decode_key, codec.decode_value
 
     def close(self) -> None:
         self._attr.map_fd = self._del_attr.map_fd = _NO_FD
+        if self._raw_twin is not None:
+            self._raw_twin.close()
         super().close()
 
     def clone(self) -> KeyValueMap:
         twin = super().clone()
-        twin.codec = self._codec
+        if not isinstance(self._codec, DeferredCodec):  # else the twin defers its own
+            twin.codec = self._codec
         return twin
 
     def _fail(self, exc: SyscallError, hint: str = "") -> Exception:
@@ -425,7 +433,9 @@ class ArrayMap(KeyValueMap, types=(MapType.ARRAY,)):
     (Linux >= 5.5) exposes its values as memory: :meth:`mmap`.
     """
 
-    def default_codec(self) -> Codec:
+    int_keys = True
+
+    def raw_codec(self) -> Codec:
         return RawCodec(self.key_size, self.value_size, int_keys=True)
 
     def __len__(self) -> int:

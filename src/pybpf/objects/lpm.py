@@ -81,5 +81,9 @@ class LPMCodec(Codec):
 class LPMTrieMap(HashMap, types=(MapType.LPM_TRIE,)):
     """An ``lpm_trie`` map: keys are prefixes (see the module docstring)."""
 
-    def default_codec(self) -> Codec:
+    def raw_codec(self) -> Codec:
         return LPMCodec(self.key_size, RawCodec(self.key_size, self.value_size))
+
+    def typed_codec(self) -> Codec:
+        """Keys stay :class:`LPMKey` (prefixes, networks); values are typed from BTF."""
+        return LPMCodec(self.key_size, super().typed_codec())

@@ -106,7 +106,7 @@ class Map(Handle):
 
     @classmethod
     def _wrap(cls: type[_M], fd: FD, spec: MapSpec) -> _M:
-        family = Map._classes.get(int(spec.type), Map)
+        family = _family(int(spec.type))
         if not issubclass(family, cls):
             fd.close()
             raise SpecError(f"map {spec.name!r} is a {family.__name__}, not a {cls.__name__}")
@@ -183,4 +183,60 @@ def _spec_from_info(info: MapInfo) -> MapSpec:
         max_entries=info.max_entries,
         flags=info.flags,
         map_extra=info.map_extra,
+        key_type=info.btf_key_type_id or None,  # in the map's BTF, fetched when needed
+        value_type=info.btf_value_type_id or None,
     )
+
+
+# Map families register themselves when their module is imported; pybpf.objects imports
+# them lazily, so a map of a family not yet imported imports it here.
+_FAMILY_MODULES: dict[int, str] = {
+    **dict.fromkeys((MapType.HASH, MapType.ARRAY, MapType.LRU_HASH), "pybpf.objects.kv"),
+    **dict.fromkeys(
+        (
+            MapType.PROG_ARRAY,
+            MapType.PERF_EVENT_ARRAY,
+            MapType.CGROUP_ARRAY,
+            MapType.ARRAY_OF_MAPS,
+            MapType.HASH_OF_MAPS,
+            MapType.DEVMAP,
+            MapType.SOCKMAP,
+            MapType.CPUMAP,
+            MapType.XSKMAP,
+            MapType.SOCKHASH,
+            MapType.REUSEPORT_SOCKARRAY,
+            MapType.DEVMAP_HASH,
+        ),
+        "pybpf.objects.fdmap",
+    ),
+    **dict.fromkeys(
+        (MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH),
+        "pybpf.objects.percpu",
+    ),
+    **dict.fromkeys(
+        (
+            MapType.STACK_TRACE,
+            MapType.CGROUP_STORAGE,
+            MapType.PERCPU_CGROUP_STORAGE,
+            MapType.SK_STORAGE,
+            MapType.INODE_STORAGE,
+            MapType.TASK_STORAGE,
+            MapType.CGRP_STORAGE,
+        ),
+        "pybpf.objects.storage",
+    ),
+    MapType.LPM_TRIE: "pybpf.objects.lpm",
+    MapType.QUEUE: "pybpf.objects.queue",
+    MapType.STACK: "pybpf.objects.queue",
+    MapType.BLOOM_FILTER: "pybpf.objects.bloom",
+    MapType.ARENA: "pybpf.objects.arena",
+}
+
+
+def _family(map_type: int) -> type[Map]:
+    """The class of a map type (importing its family's module on first use)."""
+    family = Map._classes.get(map_type)
+    if family is None and map_type in _FAMILY_MODULES:
+        __import__(_FAMILY_MODULES[map_type])  # the family registers on import
+        family = Map._classes.get(map_type)
+    return family or Map

@@ -80,16 +80,19 @@ class _PerCPU(KeyValueMap):
         """A per-CPU codec around ``element`` (assign it to :attr:`codec`)."""
         return PerCPUCodec(element, possible_cpus())
 
+    def typed_codec(self) -> Codec:
+        return self.per_cpu(super().typed_codec())
+
 
 class PerCPUHashMap(_PerCPU, HashMap, types=(MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH)):
     """``percpu_hash`` and ``lru_percpu_hash``: values are lists, one entry per CPU."""
 
-    def default_codec(self) -> Codec:
+    def raw_codec(self) -> Codec:
         return self.per_cpu(RawCodec(self.key_size, self.value_size))
 
 
 class PerCPUArrayMap(_PerCPU, ArrayMap, types=(MapType.PERCPU_ARRAY,)):
     """``percpu_array``: integer indexes; values are lists, one entry per CPU."""
 
-    def default_codec(self) -> Codec:
+    def raw_codec(self) -> Codec:
         return self.per_cpu(RawCodec(self.key_size, self.value_size, int_keys=True))

@@ -4,6 +4,9 @@ They are not mappings. An empty queue or stack raises :class:`KeyError` from :me
 :meth:`peek` — absence is a ``KeyError`` throughout pybpf, and the kernel answers ENOENT for
 an empty queue as for a missing key. A full one refuses :meth:`push` with E2BIG unless the
 push is made with ``UpdateFlags.EXIST``, which drops the oldest value to make room.
+
+Values go through the map's codec (see :class:`~pybpf.objects.codec.Coded`): typed from BTF
+when the map has a BTF value type, raw bytes otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 from pybpf._uapi import MapType
 from pybpf.errors import SyscallError
 from pybpf.objects._errors import with_hint
-from pybpf.objects.codec import encode_exact
+from pybpf.objects.codec import Codec, Coded
 from pybpf.objects.map import Map, UpdateFlags
 from pybpf.sys import MapElemAttr, map_lookup_and_delete_elem, map_lookup_elem, map_update_elem
 
@@ -24,19 +27,20 @@ __all__ = ["QueueMap", "StackMap"]
 _NO_FD = 0xFFFFFFFF
 
 
-class _ValueOnly(Map):
+class _ValueOnly(Map, Coded):
     """A keyless map: values go in and out through one prepared buffer."""
 
     def _prepare(self) -> None:
         self._vbuf = ctypes.create_string_buffer(max(1, self.value_size))
         self._attr = MapElemAttr(map_fd=self._fd.fileno(), value=ctypes.addressof(self._vbuf))
+        self.codec = self.default_codec()
+
+    def _bind(self, codec: Codec) -> None:
+        self._encode, self._decode = codec.encode_value, codec.decode_value
 
     def close(self) -> None:
         self._attr.map_fd = _NO_FD
         super().close()
-
-    def _encode(self, value: object) -> bytes:
-        return encode_exact(value, self.value_size, "value")
 
     def _fail(self, exc: SyscallError, hint: str = "") -> Exception:
         if exc.errno == errno.EBADF and self.closed:
@@ -66,7 +70,7 @@ class QueueMap(_ValueOnly, types=(MapType.QUEUE,)):
         finally:
             self._attr.flags = 0
 
-    def pop(self) -> bytes:
+    def pop(self) -> Any:
         """Remove and return the next value.
 
         Raises:
@@ -74,7 +78,7 @@ class QueueMap(_ValueOnly, types=(MapType.QUEUE,)):
         """
         return self._take(map_lookup_and_delete_elem)
 
-    def peek(self) -> bytes:
+    def peek(self) -> Any:
         """The next value, left in place.
 
         Raises:
@@ -82,16 +86,16 @@ class QueueMap(_ValueOnly, types=(MapType.QUEUE,)):
         """
         return self._take(map_lookup_elem)
 
-    def _take(self, call: Any) -> bytes:
+    def _take(self, call: Any) -> Any:
         try:
             call(self._attr)
         except SyscallError as exc:
             if exc.errno == errno.ENOENT:
                 raise KeyError(f"{self._empty} map {self.name!r} is empty") from None
             raise self._fail(exc) from None
-        return self._vbuf.raw[: self.value_size]
+        return self._decode(self._vbuf.raw[: self.value_size])
 
-    def drain(self) -> list[bytes]:
+    def drain(self) -> list[Any]:
         """Pop every value, in the order :meth:`pop` gives them."""
         out = []
         while True:

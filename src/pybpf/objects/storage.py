@@ -17,7 +17,7 @@ from typing import Any
 
 from pybpf._uapi import MapType
 from pybpf.errors import NotSupportedError
-from pybpf.objects.codec import Codec, RawCodec
+from pybpf.objects.codec import Codec, RawCodec, SplitCodec
 from pybpf.objects.kv import HashMap, KeyValueMap
 from pybpf.objects.percpu import _PerCPU
 
@@ -50,8 +50,12 @@ class LocalStorageMap(
     one. Iteration, ``len`` and the list views are not possible (the kernel cannot list them).
     """
 
-    def default_codec(self) -> Codec:
+    def raw_codec(self) -> Codec:
         return FDKeyCodec(self.key_size, self.value_size)
+
+    def typed_codec(self) -> Codec:
+        """Keys stay fds (or objects with ``fileno()``); values are typed from BTF."""
+        return SplitCodec(self.raw_codec(), super().typed_codec())
 
     def _not_listable(self) -> NotSupportedError:
         kind = self.type.name.lower()
@@ -79,7 +83,7 @@ class CgroupStorageMap(HashMap, types=(MapType.CGROUP_STORAGE,)):
 class PerCPUCgroupStorageMap(_PerCPU, HashMap, types=(MapType.PERCPU_CGROUP_STORAGE,)):
     """``percpu_cgroup_storage``: as :class:`CgroupStorageMap`, one value per CPU."""
 
-    def default_codec(self) -> Codec:
+    def raw_codec(self) -> Codec:
         return self.per_cpu(RawCodec(self.key_size, self.value_size))
 
 
@@ -89,7 +93,9 @@ class StackTraceMap(HashMap, types=(MapType.STACK_TRACE,)):
     Values decode as bytes like any map; :meth:`addresses` gives the frames as ints.
     """
 
-    def default_codec(self) -> Codec:
+    int_keys = True
+
+    def raw_codec(self) -> Codec:
         return RawCodec(self.key_size, self.value_size, int_keys=True)
 
     def addresses(self, stack_id: int) -> list[int]:

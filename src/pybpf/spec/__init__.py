@@ -10,26 +10,46 @@ Example::
 
 from __future__ import annotations
 
-from pybpf._uapi import AttachType, LinkType, MapType, ProgType, UpdateFlags
-from pybpf.spec.loader import load_collection_spec
-from pybpf.spec.specs import (
-    BPF_F_LINK,
-    BPF_F_MMAPABLE,
-    BPF_F_RDONLY_PROG,
-    BPF_F_SLEEPABLE,
-    BPF_F_XDP_HAS_FRAGS,
-    CollectionSpec,
-    CoreRelo,
-    CoreReloKind,
-    ExternKind,
-    ExternSpec,
-    FuncInfo,
-    KconfigType,
-    LineInfo,
-    MapSpec,
-    PinType,
-    ProgramSpec,
-    VariableSpec,
+from typing import TYPE_CHECKING
+
+from pybpf._util import lazy_exports
+
+if TYPE_CHECKING:
+    from pybpf._uapi import AttachType, LinkType, MapType, ProgType, UpdateFlags
+    from pybpf.spec.loader import load_collection_spec
+    from pybpf.spec.specs import (
+        BPF_F_LINK,
+        BPF_F_MMAPABLE,
+        BPF_F_RDONLY_PROG,
+        BPF_F_SLEEPABLE,
+        BPF_F_XDP_HAS_FRAGS,
+        CollectionSpec,
+        CoreRelo,
+        CoreReloKind,
+        ExternKind,
+        ExternSpec,
+        FuncInfo,
+        KconfigType,
+        LineInfo,
+        MapSpec,
+        PinType,
+        ProgramSpec,
+        VariableSpec,
+    )
+
+# Imported on first use (see pybpf._util.lazy_exports): ``import pybpf.spec.specs`` (what
+# the kernel half and the VM need) does not load the ELF loader.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "pybpf._uapi": "AttachType LinkType MapType ProgType UpdateFlags",
+        "pybpf.spec.loader": "load_collection_spec",
+        "pybpf.spec.specs": (
+            "BPF_F_LINK BPF_F_MMAPABLE BPF_F_RDONLY_PROG BPF_F_SLEEPABLE BPF_F_XDP_HAS_FRAGS "
+            "CollectionSpec CoreRelo CoreReloKind ExternKind ExternSpec FuncInfo KconfigType "
+            "LineInfo MapSpec PinType ProgramSpec VariableSpec"
+        ),
+    },
 )
 
 __all__ = [

@@ -143,6 +143,12 @@ class ExtIndex:
                 out.append(make(row, row[1] // INSN - func.start + base))
         return out
 
+    def none_in(self, what: str, order: tuple[tuple[Function, int], ...]) -> bool:
+        """Whether no function of ``order`` lies in a section with ``what`` records (so the
+        linked program has none), known without decoding any."""
+        by_section = self.blocks.get(what, {})
+        return all(func.section.name not in by_section for func, _ in order)
+
     def func_info(self, order: tuple[tuple[Function, int], ...]) -> list[FuncInfo]:
         """The func_info of a linked program.
 

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import partial
 
 from pybpf.asm.instruction import ByteOrder, Instruction, iter_decode
 from pybpf.asm.opcodes import PseudoSrc
 from pybpf.errors import DecodeError, Location
+from pybpf.spec._lazy import Deferred
 from pybpf.spec._programs import Function
 from pybpf.spec._relocs import Call, Changes, Relocator
 
-__all__ = ["Linked", "link", "materialize"]
+__all__ = ["Linked", "LinkedCode", "link", "materialize"]
 
 _FUNC = int(PseudoSrc.FUNC)
 
@@ -64,6 +66,58 @@ class Linked:
         return materialize(self.image(), byteorder, self.changes(), source)
 
 
+_LDDW = 0x18  # BPF_LD | BPF_IMM | BPF_DW: the one instruction of two slots
+
+
+class LinkedCode(Deferred[list[Instruction]]):
+    """The recipe of a linked program's instructions (``ProgramSpec.instructions`` of a
+    parsed object), which can also decode a single slot.
+
+    CO-RE relocation patches a few instructions of a program; reading them through
+    :meth:`at` spares decoding the whole program, and the relocated program's instructions
+    stay a recipe too (see :mod:`pybpf.spec.core.relocate`).
+    """
+
+    __slots__ = ("_byteorder", "_changes", "_image", "_linked", "_source")
+
+    def __init__(self, linked: Linked, byteorder: ByteOrder, source: str) -> None:
+        super().__init__(partial(linked.instructions, byteorder, source), count=linked.slots)
+        self._linked, self._byteorder, self._source = linked, byteorder, source
+        self._image: bytes | None = None
+        self._changes: dict[int, Changes] | None = None
+
+    def _code(self) -> tuple[bytes, dict[int, Changes]]:
+        if self._image is None or self._changes is None:
+            self._image, self._changes = self._linked.image(), self._linked.changes()
+        return self._image, self._changes
+
+    def wide_slots(self) -> list[int]:
+        """The slots where an ``lddw`` starts, ascending (the next slot is its second half)."""
+        opcodes = self._code()[0][0::8]  # the first byte of every slot, at C speed
+        found: list[int] = []
+        at = opcodes.find(_LDDW)
+        while at >= 0:
+            found.append(at)
+            at = opcodes.find(_LDDW, at + 2)
+        return found
+
+    def at(self, slot: int) -> Instruction:
+        """The instruction starting at ``slot`` (the first slot of an instruction of the
+        program: the caller checks it), as the whole recipe would give it.
+
+        Raises:
+            DecodeError: as the recipe would (a broken ``lddw``, an edit aimed inside one).
+        """
+        image, changes = self._code()
+        start = slot * 8
+        end = start + (16 if image[start] == _LDDW else 8)
+        if end > len(image) or (end - start == 16 and image[start + 8 : end - 4].count(0) != 4):
+            self()  # a broken lddw: decoding the whole program raises where it is
+        _, insn = next(iter_decode(image[start:end], self._byteorder, strict=False))
+        edit = changes.get(slot)
+        return insn if edit is None else replace(insn, **edit)  # type: ignore[arg-type]
+
+
 def link(entry: Function, relocs: Relocator, exception_cb: Function | None = None) -> Linked:
     """Lay out ``entry`` and every function it reaches, in libbpf's order; then the
     program's exception callback (and what it reaches), unless already there."""
@@ -87,7 +141,10 @@ def _walk(
     """Append what ``start`` reaches, depth first in instruction order (libbpf's
     recursion, on a stack of its own); returns the new length."""
     of = relocs.of
-    stack: list[Iterator[Call]] = [iter(of(start).calls)]
+    calls = of(start).calls
+    if not calls:
+        return total
+    stack: list[Iterator[Call]] = [iter(calls)]
     while stack:
         for _, target, _, _ in stack[-1]:
             if id(target) not in seen:

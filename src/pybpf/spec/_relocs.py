@@ -40,6 +40,7 @@ __all__ = ["Call", "FunctionRelocs", "Relocator", "Targets", "is_extern"]
 OP_CALL = 0x85
 OP_LDDW = 0x18
 _MAP_VALUE = int(PseudoSrc.MAP_VALUE)
+_LOCAL = int(CallKind.LOCAL)
 _CODE = Role.PROGRAMS
 _SUBPROG_CALL = {"little": re.compile(b"\x85\x10\x00\x00"), "big": re.compile(b"\x85\x01\x00\x00")}
 
@@ -113,12 +114,10 @@ class Relocator:
 
     def _read_section(self, sec: Section) -> None:
         data = sec.data
-        relocated: set[int] = set()
-        fast = _FastCalls(self, sec)
-        for rel in self.obj.elf.relocations(sec):
-            relocated.add(rel.offset)
-            if not fast.take(rel):
-                self._read_one(sec, data, rel)
+        rels = self.obj.elf.relocations(sec)
+        relocated = {rel.offset for rel in rels}
+        for rel in _FastCalls(self, sec).read(rels):
+            self._read_one(sec, data, rel)
         for match in _SUBPROG_CALL[self.obj.byteorder].finditer(data):
             at = match.start()
             if at % INSN == 0 and at not in relocated:
@@ -279,34 +278,41 @@ class _Site:
 
 class _FastCalls:
     """Records the most common relocation of a section at once: a well-formed call of a
-    function's first instruction (a 650 KB object has hundreds); :meth:`take` says ``False``
-    for any other, which :meth:`Relocator._read_one` then reads, errors included. Written
-    for speed: the function that holds the last call is kept for the next."""
+    function's first instruction (a 650 KB object has hundreds); :meth:`read` returns every
+    other, which :meth:`Relocator._read_one` then reads, errors included. Written for
+    speed: one loop with its lookups hoisted, and the function that holds the last call
+    kept for the next."""
 
     def __init__(self, relocs: Relocator, sec: Section) -> None:
         self.relocs, self.data, self.index = relocs, sec.data, sec.index
-        self.lo = self.hi = -1
-        self.calls: list[Call] = []
 
-    def take(self, rel: Relocation) -> bool:
-        at, sym, r = rel.offset, rel.symbol, self.relocs
-        if at & 7 or at >= len(self.data) or sym.value & 7 or r.roles.get(sym.shndx) is not _CODE:
-            return False
-        opcode, regs, _, imm = r.unpack(self.data, at)
-        if opcode != OP_CALL or (regs >> r.src_shift) & 0xF != CallKind.LOCAL:
-            return False
-        target = r.exact.get((sym.shndx, (sym.value >> 3) + imm + 1))
-        slot = at >> 3
-        if target is None:
-            return False
-        if not self.lo <= slot < self.hi:
-            func = r.funcs.at(self.index, slot)
-            if func is None:
-                return False
-            self.lo, self.hi = func.start, func.start + func.count
-            self.calls = r._relocs(func).calls
-        self.calls.append((slot - self.lo, target, 0, False))
-        return True
+    def read(self, rels: list[Relocation]) -> list[Relocation]:
+        """Record the calls among ``rels``; the relocations that are not, in order."""
+        r, data, index = self.relocs, self.data, self.index
+        size, roles, unpack, shift, exact = len(data), r.roles, r.unpack, r.src_shift, r.exact
+        lo = hi = -1
+        calls: list[Call] = []
+        rest: list[Relocation] = []
+        for rel in rels:
+            at, sym = rel.offset, rel.symbol
+            if at & 7 or at >= size or sym.value & 7 or roles.get(sym.shndx) is not _CODE:
+                rest.append(rel)
+                continue
+            opcode, regs, _, imm = unpack(data, at)
+            target = exact.get((sym.shndx, (sym.value >> 3) + imm + 1))
+            if opcode != OP_CALL or (regs >> shift) & 0xF != _LOCAL or target is None:
+                rest.append(rel)
+                continue
+            slot = at >> 3
+            if not lo <= slot < hi:
+                func = r.funcs.at(index, slot)
+                if func is None:
+                    rest.append(rel)
+                    continue
+                lo, hi = func.start, func.start + func.count
+                calls = r._relocs(func).calls
+            calls.append((slot - lo, target, 0, False))
+        return rest
 
 
 def _first(item: Call) -> int:

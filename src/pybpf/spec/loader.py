@@ -31,7 +31,6 @@ from __future__ import annotations
 import os
 import struct
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from pybpf._uapi import MapType
@@ -42,7 +41,7 @@ from pybpf.spec._exception_cb import exception_callbacks
 from pybpf.spec._externs import collect_externs, kconfig_size
 from pybpf.spec._globals import data_maps, internal_map_name
 from pybpf.spec._lazy import Deferred
-from pybpf.spec._linker import link
+from pybpf.spec._linker import LinkedCode, link
 from pybpf.spec._maps_btf import PlacedMap, btf_maps, fill_values
 from pybpf.spec._maps_legacy import legacy_maps
 from pybpf.spec._object import ObjectFile, Role
@@ -83,8 +82,12 @@ def load_collection_spec(
         data, path = bytes(source), None
     else:
         path = os.fspath(source)
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:  # not pathlib: importing it costs more than reading
+            data = f.read()
     return _Loader(ObjectFile(data, path, name)).collection()
+
+
+_NO_RECORDS: Deferred[Any] = Deferred(list, count=0)  # a fresh empty list for each program
 
 
 class _Loader:
@@ -211,27 +214,30 @@ class _Loader:
     ) -> ProgramSpec:
         info = section_info(func.section.name)
         linked = link(func, relocs, self.exception_cbs.get(func.name))
+        order = linked.order
+        func_info = line_info = core_relos = _NO_RECORDS
+        if ext is not None:
+            func_info = Deferred(partial(ext.func_info, order))
+            line_info = Deferred(partial(ext.line_info, order))
+            # a count of 0 when the program's sections have no CO-RE records: relocation
+            # then skips the program without decoding anything
+            none = ext.none_in("core_relo", order)
+            core_relos = Deferred(partial(ext.core_relos, order), 0 if none else None)
         where = f"{self.obj.source}: program {func.name}"
-        lazy: dict[str, Any] = {}
-        if ext is not None:  # else: empty lists, the defaults
-            order = linked.order
-            lazy["func_info"] = Deferred(partial(ext.func_info, order))
-            lazy["line_info"] = Deferred(partial(ext.line_info, order))
-            lazy["core_relos"] = Deferred(partial(ext.core_relos, order))
         return ProgramSpec(
             name=func.name,
             type=info.type,
-            instructions=Deferred(
-                partial(linked.instructions, self.obj.byteorder, where), count=linked.slots
-            ),
+            instructions=LinkedCode(linked, self.obj.byteorder, where),
             section=info.section,
             attach_type=info.attach_type,
             attach_to=info.attach_to,
             flags=info.flags,
             autoload=info.autoload,
-            subprograms=_subprogram_names(linked.order[1:]),
+            subprograms=_subprogram_names(order),
+            func_info=func_info,
+            line_info=line_info,
+            core_relos=core_relos,
             **common,
-            **lazy,
         )
 
     def _ext(self) -> ExtIndex | None:
@@ -258,8 +264,9 @@ class _Loader:
 
 
 def _subprogram_names(order: tuple[tuple[Function, int], ...]) -> dict[str, int]:
+    """The functions appended after the program's own (``order[0]``), by name."""
     out: dict[str, int] = {}
-    for func, base in order:
+    for func, base in order[1:]:
         key = func.name if func.name not in out else f"{func.name}#{func.symbol.index}"
         out[key] = base
     return out

@@ -169,6 +169,9 @@ class MapSpec:
     kernel_name: str = ""
     struct_ops: dict[str, str] = field(default_factory=dict)
 
+    def __deepcopy__(self, memo: dict[int, object]) -> MapSpec:
+        return _deepcopy_fields(self, memo)
+
     def copy(self) -> MapSpec:
         """A deep copy that can be edited without touching this spec (BTF is shared)."""
         return _copy_sharing_btf(self)
@@ -206,6 +209,9 @@ class ProgramSpec:
     core_relos: Lazy[list[CoreRelo]] = Lazy(list)  # noqa: RUF009 - a descriptor
     subprograms: dict[str, int] = field(default_factory=dict)
 
+    def __deepcopy__(self, memo: dict[int, object]) -> ProgramSpec:
+        return _deepcopy_fields(self, memo)
+
     def copy(self) -> ProgramSpec:
         """A deep copy that can be edited without touching this spec (BTF is shared)."""
         return _copy_sharing_btf(self)
@@ -239,6 +245,9 @@ class VariableSpec:
     btf: object | None = None
     type: int | None = None
     constant: bool = False
+
+    def __deepcopy__(self, memo: dict[int, object]) -> VariableSpec:
+        return _deepcopy_fields(self, memo)
 
     def copy(self) -> VariableSpec:
         return _copy_sharing_btf(self)
@@ -298,6 +307,9 @@ class ExternSpec:
         """The name without a ``___flavor`` suffix: what is looked up in the kernel."""
         return _essential_name(self.name)
 
+    def __deepcopy__(self, memo: dict[int, object]) -> ExternSpec:
+        return _deepcopy_fields(self, memo)
+
     def copy(self) -> ExternSpec:
         return _copy_sharing_btf(self)
 
@@ -330,6 +342,9 @@ class CollectionSpec:
     hidden_functions: set[str] = field(default_factory=set)
     btf_fixups: Lazy[dict[int, Type]] = Lazy(dict)  # noqa: RUF009 - a descriptor
 
+    def __deepcopy__(self, memo: dict[int, object]) -> CollectionSpec:
+        return _deepcopy_fields(self, memo)
+
     def copy(self) -> CollectionSpec:
         """A deep copy: edit it freely, the original stays as parsed."""
         return _copy_sharing_btf(self)
@@ -347,6 +362,23 @@ class CollectionSpec:
         from pybpf.spec.loader import load_collection_spec  # noqa: PLC0415
 
         return load_collection_spec(data, name=name)
+
+
+_ATOMIC = frozenset((str, int, bool, bytes, float, type(None)))
+
+
+def _deepcopy_fields(spec: _T, memo: dict[int, object]) -> _T:
+    """What :func:`copy.deepcopy` does with a spec (a new instance, every field deep-copied),
+    without its generic machinery for the fields that are plain numbers and strings:
+    relocation copies every map and variable of a collection, so this is worth a fast path.
+    """
+    out = object.__new__(type(spec))
+    memo[id(spec)] = out
+    state = spec.__dict__.copy()
+    for key in [key for key, value in state.items() if type(value) not in _ATOMIC]:
+        state[key] = copy.deepcopy(state[key], memo)
+    out.__dict__ = state
+    return out
 
 
 def _copy_sharing_btf(spec: _T) -> _T:

@@ -12,7 +12,6 @@ offset with the C compiler's.
 from __future__ import annotations
 
 import ctypes
-import inspect
 import sys
 import typing
 from typing import Annotated, Any, TypeVar
@@ -36,7 +35,7 @@ def layout(cls: _C) -> _C:
     module = sys.modules[cls.__module__].__dict__
     hints = typing.get_type_hints(cls, globalns=module, include_extras=True)
     fields: list[Any] = []
-    for name in inspect.get_annotations(cls):
+    for name in cls.__dict__.get("__annotations__", {}):  # noqa: RUF063 - inspect costs 5 ms
         hint = hints[name]
         meta = getattr(hint, "__metadata__", ())
         if meta:

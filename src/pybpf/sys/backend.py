@@ -17,7 +17,6 @@ import ctypes
 import errno
 import functools
 import os
-import platform
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -120,7 +119,7 @@ class KernelBackend(Backend):
         libc = ctypes.CDLL(None, use_errno=True)
         self._mount = libc.mount
         self._syscall = libc.syscall
-        nr = self._nr = _NR_BPF.get(platform.machine(), -1)
+        nr = self._nr = _NR_BPF.get(os.uname().machine, -1)
         # The hot path: a closure over the libc function and __NR_bpf, so one call costs
         # one Python frame and one foreign call.
         self.call = _syscaller(libc.syscall, nr) if nr >= 0 else _no_bpf  # type: ignore[method-assign, assignment]

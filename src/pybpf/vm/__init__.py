@@ -15,24 +15,29 @@ thread-safe (one run at a time per VM).
 
 from __future__ import annotations
 
-from pybpf.vm._interp import Stepper
-from pybpf.vm._machine import VM, Task, VMCollection
-from pybpf.vm._program import TIERS, TestRunResult, Tier, VMProgram
-from pybpf.vm.context import (
-    ContextEntry,
-    Entry,
-    FixedMbuffEntry,
-    MbuffEntry,
-    MemoryEntry,
-    NoDataEntry,
-    SkbEntry,
-    XdpEntry,
-)
-from pybpf.vm.env import Env
-from pybpf.vm.helpers import DEFAULT_HELPERS, HelperRegistry
-from pybpf.vm.maps import UpdateFlags, VMMap, create_map
-from pybpf.vm.memory import PACKET_BASE
-from pybpf.vm.verifier import Verifier, verify
+from typing import TYPE_CHECKING
+
+from pybpf._util import lazy_exports
+
+if TYPE_CHECKING:
+    from pybpf.vm._interp import Stepper
+    from pybpf.vm._machine import VM, Task, VMCollection
+    from pybpf.vm._program import TIERS, TestRunResult, Tier, VMProgram
+    from pybpf.vm.context import (
+        ContextEntry,
+        Entry,
+        FixedMbuffEntry,
+        MbuffEntry,
+        MemoryEntry,
+        NoDataEntry,
+        SkbEntry,
+        XdpEntry,
+    )
+    from pybpf.vm.env import Env
+    from pybpf.vm.helpers import DEFAULT_HELPERS, HelperRegistry
+    from pybpf.vm.maps import UpdateFlags, VMMap, create_map
+    from pybpf.vm.memory import PACKET_BASE
+    from pybpf.vm.verifier import Verifier, verify
 
 __all__ = [
     "DEFAULT_HELPERS",
@@ -66,4 +71,25 @@ __all__ = [
 
 def run(program: object, data: bytes = b"", *, tier: Tier = "interp", **load: object) -> int:
     """Load ``program`` in a fresh :class:`VM` and run it once over ``data``; returns r0."""
+    from pybpf.vm._machine import VM  # noqa: PLC0415 - the package imports lazily
+
     return VM(tier=tier).load(program, **load).run(data)  # type: ignore[arg-type]
+
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "pybpf.vm._interp": "Stepper",
+        "pybpf.vm._machine": "VM Task VMCollection",
+        "pybpf.vm._program": "TIERS TestRunResult Tier VMProgram",
+        "pybpf.vm.context": (
+            "ContextEntry Entry FixedMbuffEntry MbuffEntry MemoryEntry NoDataEntry SkbEntry "
+            "XdpEntry"
+        ),
+        "pybpf.vm.env": "Env",
+        "pybpf.vm.helpers": "DEFAULT_HELPERS HelperRegistry",
+        "pybpf.vm.maps": "UpdateFlags VMMap create_map",
+        "pybpf.vm.memory": "PACKET_BASE",
+        "pybpf.vm.verifier": "Verifier verify",
+    },
+)

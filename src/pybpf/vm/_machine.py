@@ -232,27 +232,38 @@ class VM:
         except VMError as exc:
             raise VMError(exc.reason, pc=pc) from None
 
-    def load_collection(self, spec: CollectionSpec, *, tier: Tier | None = None) -> VMCollection:
-        """Create every map of ``spec`` and load every program (``autoload`` ones); fill prog
-        arrays and maps of maps whose ``contents`` name programs and maps.
+    def load_collection(
+        self,
+        spec: CollectionSpec,
+        *,
+        tier: Tier | None = None,
+        programs: Sequence[str] | None = None,
+    ) -> VMCollection:
+        """Create the maps of ``spec`` and load its programs (the ``autoload`` ones, or the
+        ones named in ``programs``: then only the maps they use are created, as libbpf's
+        partial loads do); global-data maps get their variables' values; prog arrays and
+        maps of maps whose ``contents`` name programs and maps are filled.
 
         Raises:
-            VMError: a program does not load. SyscallError: a map cannot be created.
+            VMError: a program does not load, or a name is unknown. SpecError: a map cannot
+                be created (a type the VM does not have …).
         """
-        maps = {name: self.create_map(ms) for name, ms in spec.maps.items()}
-        programs = {
-            name: self.load(ps, maps=maps, tier=tier, name=name)
-            for name, ps in spec.programs.items()
-            if ps.autoload
-        }
-        for name, ms in spec.maps.items():
-            for key, value in ms.contents:
+        chosen = _chosen(spec, programs)
+        everything = set(chosen) >= {n for n, p in spec.programs.items() if p.autoload}
+        maps: dict[str, VMMap] = {}
+        for name in _needed_maps(spec, chosen, everything):
+            maps[name] = self.create_map(_with_variables(spec, spec.maps[name]))
+        loaded = {name: self.load(spec.programs[name], maps=maps, tier=tier, name=name)
+                  for name in chosen}  # fmt: skip
+        for name, vmap in maps.items():
+            for key, value in spec.maps[name].contents:
                 if isinstance(value, str):
-                    target = programs.get(value) or maps.get(value)
-                    if target is None:
+                    target = loaded.get(value) or maps.get(value)
+                    if target is None and value not in spec.programs:
                         raise VMError(f"map {name!r}: contents name unknown {value!r}")
-                    maps[name][key] = target  # type: ignore[index]
-        return VMCollection(maps, programs)
+                    if target is not None:
+                        vmap[key] = target  # type: ignore[index]
+        return VMCollection(maps, loaded)
 
     # -- helpers' side ---------------------------------------------------------------------------
     def trace_printk(self, text: bytes) -> None:
@@ -269,6 +280,47 @@ class VMCollection:
 
     maps: dict[str, VMMap] = field(default_factory=dict)
     programs: dict[str, VMProgram] = field(default_factory=dict)
+
+
+def _chosen(spec: CollectionSpec, names: Sequence[str] | None) -> list[str]:
+    if names is None:
+        return [n for n, p in spec.programs.items() if p.autoload]
+    unknown = [n for n in names if n not in spec.programs]
+    if unknown:
+        raise VMError(f"no program named {', '.join(map(repr, unknown))} in the collection")
+    return list(names)
+
+
+def _needed_maps(spec: CollectionSpec, chosen: list[str], everything: bool) -> list[str]:
+    """The maps to create: all of them, or those the chosen programs reference and the maps
+    their contents name (maps of maps), in the spec's order."""
+    if everything:
+        return list(spec.maps)
+    names = {i.ref for n in chosen for i in spec.programs[n].instructions if i.ref in spec.maps}
+    todo = list(names)
+    while todo:
+        for _, value in spec.maps[todo.pop()].contents:
+            if isinstance(value, str) and value in spec.maps and value not in names:
+                names.add(value)
+                todo.append(value)
+    return [n for n in spec.maps if n in names]
+
+
+def _with_variables(spec: CollectionSpec, mspec: MapSpec) -> MapSpec:
+    """``mspec`` with the values of its global variables written into its data image."""
+    if mspec.data is None:
+        return mspec
+    image = bytearray(mspec.data.ljust(mspec.value_size, b"\0"))
+    changed = False
+    for var in spec.variables.values():
+        if var.map_name == mspec.name and var.value and len(var.value) == var.size:
+            image[var.offset : var.offset + var.size] = var.value
+            changed = True
+    if not changed:
+        return mspec
+    copy = mspec.copy()
+    copy.data = bytes(image[: mspec.value_size])
+    return copy
 
 
 def _normalize(

@@ -325,8 +325,7 @@ class SkbEntry(Entry):
     ifindex: int = 1
 
     def setup(self, mem: AddressSpace, data: bytes, ctx: bytes | None) -> tuple[int, int]:
-        if len(data) < ETH_HLEN:
-            raise VMError(f"an skb needs at least {ETH_HLEN} bytes of data (Ethernet header)")
+        _check_skb_data(data)
         start = 0 if self.l2 else ETH_HLEN
         pkt = self._map_packet(mem, bytearray(data), start)
         buf = bytearray(bytes(ctx or b"")[:SKB_SIZE].ljust(SKB_SIZE, b"\0"))
@@ -335,8 +334,10 @@ class SkbEntry(Entry):
         def put(name: str, value: int) -> None:
             u32.pack_into(buf, SKB_FIELDS[name], value)
 
+        proto, pkt_type = eth_type_trans(data)
         put("len", pkt.hi - pkt.lo)
-        put("protocol", int.from_bytes(data[12:14], "little" if mem.endian == "<" else "big"))
+        put("protocol", int.from_bytes(proto, "little" if mem.endian == "<" else "big"))
+        put("pkt_type", pkt_type)
         put("data", pkt.start)
         put("data_end", pkt.end)
         put("data_meta", pkt.start)
@@ -349,9 +350,12 @@ class SkbEntry(Entry):
         return region.start, 0
 
     def packet_bytes(self) -> bytes:
+        """The frame after the run; without ``l2`` its Ethernet header reads as zeros, as in
+        the kernel's test run (which gives back a zeroed link-layer header)."""
         pkt = self.packet
         assert pkt is not None
-        return bytes(pkt.buf[: pkt.hi - pkt.org])
+        data = bytes(pkt.buf[: pkt.hi - pkt.org])
+        return data if self.l2 else bytes(ETH_HLEN) + data[ETH_HLEN:]
 
     def result(self) -> tuple[bytes, bytes | None]:
         return self.packet_bytes(), bytes(self.context.buf) if self.context else None
@@ -364,6 +368,46 @@ class SkbEntry(Entry):
 
     def redirect(self, ifindex: int, flags: int) -> int:
         return 7 if not flags & ~1 else 2  # TC_ACT_REDIRECT, or TC_ACT_SHOT for bad flags
+
+
+ETH_P_802_3_MIN = 0x0600
+
+
+def eth_type_trans(frame: bytes) -> tuple[bytes, int]:
+    """``skb->protocol`` (network order) and ``skb->pkt_type`` as the kernel's
+    ``eth_type_trans`` sets them for a frame received on the test run's device (loopback:
+    address and broadcast address all zeros).
+
+    Frames of ethertype below 0x600 are 802.3 (raw, when the payload starts ``ff ff``) or
+    802.2 (net/ethernet/eth.c); a destination other than the device's is PACKET_OTHERHOST (3),
+    or PACKET_MULTICAST (2) with the group bit set; the device's own is PACKET_HOST (0).
+    """
+    proto = frame[12:14]
+    if int.from_bytes(proto, "big") < ETH_P_802_3_MIN:
+        proto = b"\x00\x01" if frame[14:16] == b"\xff\xff" else b"\x00\x04"
+    dst = frame[:6]
+    pkt_type = 0 if dst == bytes(6) else 2 if dst[0] & 1 else 3
+    return proto, pkt_type
+
+
+# What BPF_PROG_TEST_RUN requires after the Ethernet header of an skb (net/bpf/test_run.c
+# pulls the network header of IPv4 and IPv6 frames and refuses a frame too short for it).
+_NET_HEADER = {0x0800: ("IPv4", 20), 0x86DD: ("IPv6", 40)}
+
+
+def _check_skb_data(data: bytes) -> None:
+    """Refuse what the kernel's skb test run refuses (``EINVAL`` there).
+
+    Raises:
+        VMError: fewer than 14 bytes, or an IPv4/IPv6 frame cut inside its network header.
+    """
+    if len(data) < ETH_HLEN:
+        raise VMError(f"an skb needs at least {ETH_HLEN} bytes of data (Ethernet header)")
+    proto = int.from_bytes(data[12:14], "big")
+    need = _NET_HEADER.get(proto)
+    if need is not None and len(data) < ETH_HLEN + need[1]:
+        name, size = need
+        raise VMError(f"an {name} skb needs its {size}-byte header: {len(data)} bytes of data")
 
 
 _ENTRY_OF_TYPE: dict[ProgType, Callable[[], Entry]] = {

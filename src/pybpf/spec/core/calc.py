@@ -63,6 +63,8 @@ class CoreValues:
 
 @dataclass(frozen=True, slots=True)
 class _Field:
+    """A field relocation's value, and what validating the instruction against it needs."""
+
     value: int
     size: int = 0  # the loaded element's size (byte offsets of non-bitfields only)
     type: Type | None = None

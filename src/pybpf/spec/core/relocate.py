@@ -19,10 +19,13 @@ import re
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from pybpf.asm.instruction import Instruction
 from pybpf.btf._btf import BTF
+from pybpf.spec._lazy import Deferred, Lazy
+from pybpf.spec._linker import LinkedCode
 from pybpf.spec.core.candidates import make_targets
 from pybpf.spec.core.errors import CoreError
 from pybpf.spec.core.patch import POISON_HELPER, patch_insn
@@ -139,12 +142,12 @@ def _relocate_program(
     prog: ProgramSpec, cache: CandidateCache
 ) -> tuple[ProgramSpec, list[CoreResult]]:
     out = _copy_program(prog)
-    if not prog.core_relos or not prog.autoload:
+    if not prog.autoload or not _has_core_relos(prog):
         return out, []
     btf = prog.btf
     if not isinstance(btf, BTF):
         raise CoreError("has CO-RE relocations but no BTF", program=prog.name)
-    insns = _Slots(prog.instructions)
+    insns = _Slots(prog)
     results = []
     for index, relo in enumerate(prog.core_relos):
         try:
@@ -156,7 +159,20 @@ def _relocate_program(
     return out, results
 
 
-_CONTAINERS = (list, dict, set)
+_INSTRUCTIONS: Lazy[list[Instruction]] = vars(ProgramSpec)["instructions"]
+_CORE_RELOS: Lazy[list[CoreRelo]] = vars(ProgramSpec)["core_relos"]
+
+
+def _has_core_relos(prog: ProgramSpec) -> bool:
+    """Whether ``prog`` has CO-RE records; a parsed program whose sections have none says
+    so without decoding its records (its recipe's count is 0)."""
+    pending = _CORE_RELOS.pending(prog)
+    if pending is not None and pending.count == 0:
+        return False
+    return bool(prog.core_relos)
+
+
+_CONTAINERS = frozenset((list, dict, set))
 
 
 def _copy_program(prog: ProgramSpec) -> ProgramSpec:
@@ -165,9 +181,10 @@ def _copy_program(prog: ProgramSpec) -> ProgramSpec:
     decoded yet are shared (a pending recipe is immutable), so copying a program whose
     instructions were never read does not decode them."""
     out = type(prog).__new__(type(prog))  # copy.copy's way, without its generic machinery
-    out.__dict__.update(
-        {k: v.copy() if type(v) in _CONTAINERS else v for k, v in prog.__dict__.items()}
-    )
+    state = prog.__dict__.copy()
+    for key in [key for key, value in state.items() if type(value) in _CONTAINERS]:
+        state[key] = state[key].copy()
+    out.__dict__ = state
     return out
 
 
@@ -211,16 +228,29 @@ def _result(
 
 class _Slots:
     """A program's instructions addressed by slot (an ``lddw`` takes two); patches are
-    kept aside and spliced in by :meth:`rebuild` (a poisoned ``lddw`` becomes two calls)."""
+    kept aside and spliced in by :meth:`rebuild` (a poisoned ``lddw`` becomes two calls).
 
-    def __init__(self, insns: list[Instruction]) -> None:
-        self._insns = insns
+    A parsed program whose instructions were never read is not decoded: the instructions
+    to patch are read one at a time from its linked code, and :meth:`rebuild` gives a
+    recipe that splices the patches in when the relocated program's instructions are first
+    read (as the loader defers decoding the program itself).
+    """
+
+    def __init__(self, prog: ProgramSpec) -> None:
+        pending = _INSTRUCTIONS.pending(prog)
+        self._code = pending if isinstance(pending, LinkedCode) else None
+        self._insns: list[Instruction] = []
         self._patched: dict[int, list[Instruction]] = {}
+        if self._code is not None:
+            self._wide_slots = self._code.wide_slots()
+            self._count = self._code.count or 0
+            return
+        self._insns = prog.instructions
         # the slot of each lddw, ascending: an lddw at list index p is at slot p + (lddws
         # before it), so slot s is list index s - (lddws at slots < s)
-        wide = [i for i, insn in enumerate(insns) if insn.opcode == _LDDW]
+        wide = [i for i, insn in enumerate(self._insns) if insn.opcode == _LDDW]
         self._wide_slots = [p + k for k, p in enumerate(wide)]
-        self._count = len(insns) + len(wide)
+        self._count = len(self._insns) + len(wide)
 
     def _position(self, slot: int) -> int:
         if not 0 <= slot < self._count:
@@ -236,17 +266,39 @@ class _Slots:
             if len(patched) != 1:
                 raise CoreError(f"insn #{slot} was poisoned by an earlier relocation", insn=slot)
             return patched[0]
-        return self._insns[self._position(slot)]
+        position = self._position(slot)
+        return self._insns[position] if self._code is None else self._code.at(slot)
 
     def put(self, slot: int, insns: list[Instruction]) -> None:
         self._patched[slot] = insns
 
-    def rebuild(self) -> list[Instruction]:
-        out = list(self._insns)
-        for slot in sorted(self._patched, reverse=True):
-            pos = self._position(slot)
-            out[pos : pos + 1] = self._patched[slot]
-        return out
+    def rebuild(self) -> list[Instruction] | Deferred[list[Instruction]]:
+        """The patched instructions: a new list, or for an undecoded program a recipe."""
+        splices = [(self._position(slot), self._patched[slot]) for slot in self._patched]
+        splices.sort(key=_first, reverse=True)
+        if self._code is None:
+            return _spliced(self._insns, splices)
+        return Deferred(partial(_spliced_code, self._code, splices), count=self._count)
+
+
+def _first(item: tuple[int, list[Instruction]]) -> int:
+    return item[0]
+
+
+def _spliced(
+    insns: list[Instruction], splices: list[tuple[int, list[Instruction]]]
+) -> list[Instruction]:
+    """``insns`` with each ``(position, replacement)`` spliced in, last position first."""
+    out = list(insns)
+    for pos, replacement in splices:
+        out[pos : pos + 1] = replacement
+    return out
+
+
+def _spliced_code(
+    code: LinkedCode, splices: list[tuple[int, list[Instruction]]]
+) -> list[Instruction]:
+    return _spliced(code(), splices)
 
 
 _POISONED_CALL = re.compile(rf"^(\d+): \(85\) call unknown#{POISON_HELPER}$")

@@ -19,6 +19,7 @@ from pybpf.vm.maps.of_maps import ArrayOfMaps, HashOfMaps
 from pybpf.vm.maps.perf import PerfEventArrayMap
 from pybpf.vm.maps.prog_array import ProgArrayMap
 from pybpf.vm.maps.queue import QueueMap, StackMap
+from pybpf.vm.maps.redirect import CPUMap, DevMap, DevMapHash, XSKMap
 from pybpf.vm.maps.ringbuf import RingBufMap
 
 __all__ = [
@@ -26,6 +27,9 @@ __all__ = [
     "ArrayMap",
     "ArrayOfMaps",
     "BloomFilterMap",
+    "CPUMap",
+    "DevMap",
+    "DevMapHash",
     "HashMap",
     "HashOfMaps",
     "LPMTrieMap",
@@ -40,6 +44,7 @@ __all__ = [
     "StackMap",
     "UpdateFlags",
     "VMMap",
+    "XSKMap",
     "create_map",
 ]
 
@@ -59,6 +64,10 @@ MAP_CLASSES: dict[MapType, type[VMMap]] = {
     MapType.STACK: StackMap,
     MapType.RINGBUF: RingBufMap,
     MapType.BLOOM_FILTER: BloomFilterMap,
+    MapType.DEVMAP: DevMap,
+    MapType.DEVMAP_HASH: DevMapHash,
+    MapType.CPUMAP: CPUMap,
+    MapType.XSKMAP: XSKMap,
 }
 """The map class of each map type the VM has."""
 

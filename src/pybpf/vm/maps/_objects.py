@@ -18,6 +18,8 @@ __all__ = ["ObjectMap"]
 class ObjectMap(KeyValueMap):
     """Keys are bytes (u32 indexes for the array kinds); values are Python objects."""
 
+    typed = False  # values are objects, not bytes
+
     indexed = True  # array kinds: keys < max_entries, no E2BIG for a full table
 
     def __init__(self, spec: MapSpec, host: MapHost) -> None:

@@ -33,6 +33,8 @@ BPF_F_NO_PREALLOC = 1
 class LPMTrieMap(KeyValueMap):
     """Longest-prefix-match map; keys yielded as raw ``bytes`` (prefixlen + data)."""
 
+    typed = False  # keys are {prefixlen, data}: raw bytes or (prefixlen, data) pairs
+
     def __init__(self, spec: MapSpec, host: MapHost) -> None:
         super().__init__(spec, host)
         self.data_size = self.key_size - 4

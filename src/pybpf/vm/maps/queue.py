@@ -78,6 +78,13 @@ class QueueMap(VMMap):
             raise KeyError(f"map {self.name!r} is empty")
         return value
 
+    def drain(self) -> list[bytes]:
+        """Pop every value, in the order :meth:`pop` gives them."""
+        out = []
+        while self._items:
+            out.append(self.pop())
+        return out
+
     def __len__(self) -> int:
         return len(self._items)
 
