@@ -21,7 +21,7 @@ from pybpf.btf import (
     format_c,
     format_raw,
 )
-from pybpf.btf.format_c import EPILOGUE, PROLOGUE
+from pybpf.btf._format_c import EPILOGUE, PROLOGUE
 from pybpf.errors import BTFError
 from tests.btf.btfutil import BTFDATA, read_text, vmlinux
 from tests.conftest import fixture_objects, golden_dir, has_golden, read_golden, tool

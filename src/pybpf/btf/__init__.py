@@ -62,11 +62,11 @@ from pybpf.btf.types import (
 )
 
 if TYPE_CHECKING:
+    from pybpf.btf._format_c import format_c
+    from pybpf.btf._format_raw import format_raw
     from pybpf.btf._load import KernelBTF, load_kernel_btf
     from pybpf.btf.encode import StringTable
     from pybpf.btf.ext import BTFExt, CoreRelo, CoreReloKind, FuncInfo, LineInfo, encode_ext
-    from pybpf.btf.format_c import format_c
-    from pybpf.btf.format_raw import format_raw
 
 # Imported on first use (see pybpf._util.lazy_exports): a CO-RE user needs BTF and the
 # types, not the formatters.
@@ -75,8 +75,8 @@ __getattr__ = lazy_exports(
     {
         "pybpf.btf.encode": "StringTable",
         "pybpf.btf.ext": "BTFExt CoreRelo CoreReloKind FuncInfo LineInfo encode_ext",
-        "pybpf.btf.format_c": "format_c",
-        "pybpf.btf.format_raw": "format_raw",
+        "pybpf.btf._format_c": "format_c",
+        "pybpf.btf._format_raw": "format_raw",
         "pybpf.btf._load": "KernelBTF load_kernel_btf",
     },
 )

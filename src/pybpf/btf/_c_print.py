@@ -1,9 +1,9 @@
-"""The C printer behind :mod:`pybpf.btf.format_c`: definitions, declarations and names.
+"""The C printer behind :mod:`pybpf.btf._format_c`: definitions, declarations and names.
 
 :class:`CPrinter` writes one struct/union/enum/typedef definition or one declarator at a time,
 exactly as libbpf's ``btf_dump.c`` does (its ``btf_dump_emit_*_def``, ``emit_type_decl``,
 ``emit_type_chain``, ``emit_bit_padding`` and name de-duplication); deciding *which* types to
-print and in what order is :class:`~pybpf.btf.format_c.CDumper`'s job.
+print and in what order is :class:`~pybpf.btf._format_c.CDumper`'s job.
 """
 
 from __future__ import annotations

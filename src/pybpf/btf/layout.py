@@ -2,7 +2,7 @@
 
 The rules are libbpf's (``btf__resolve_size``, ``btf__align_of``, ``skip_mods_and_typedefs``
 in ``tools/lib/bpf/btf.c``), so that layouts computed here agree with libbpf's and with the
-C that :mod:`pybpf.btf.format_c` prints. Every walk is bounded: a chain of references that
+C that :mod:`pybpf.btf._format_c` prints. Every walk is bounded: a chain of references that
 loops raises :class:`~pybpf.errors.BTFError` instead of hanging.
 """
 
