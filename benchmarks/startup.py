@@ -2,10 +2,13 @@
 
 The issue's bar: ``pybpf prog loadall OBJ DIR`` as a whole process no slower than ``bpftool
 prog loadall OBJ DIR`` (23.9 ms median when the bar was set). A process pays the
-interpreter's start (``python -c pass``, printed as the floor) and then every module the
-command imports; this benchmark shows where pybpf stands:
+interpreter's start and then every module the command imports; this benchmark shows where
+pybpf stands, next to the floors a CPython process cannot go under:
 
-- ``python -c pass`` and ``python -c "import pybpf"``;
+- ``python -S -c pass`` (the bare interpreter), ``python -c pass`` (with ``site``, as the
+  ``pybpf`` console script starts), ``python -c "import ctypes, struct"`` (and the modules
+  any bpf(2) caller in Python needs: ``ctypes`` is the only way to the system call), and
+  ``python -c "import pybpf"``;
 - ``pybpf --help``, ``pybpf spec OBJ``, ``pybpf disasm OBJ``, ``pybpf btf dump OBJ`` (next to
   ``bpftool btf dump file OBJ``);
 - as root, ``pybpf prog loadall OBJ DIR`` next to ``bpftool prog loadall OBJ DIR`` (a fresh
@@ -76,7 +79,9 @@ def commands(obj: Path, env: dict[str, str], root: bool) -> dict[str, list[str]]
     """Label -> argv (``{pin}`` stands for a fresh pin directory)."""
     py, pb = sys.executable, pybpf_command()
     rows = {
-        "python -c pass (floor)": [py, "-c", "pass"],
+        "python -S -c pass (floor)": [py, "-S", "-c", "pass"],
+        "python -c pass (floor, site)": [py, "-c", "pass"],
+        "python + ctypes, struct (floor)": [py, "-c", "import ctypes, struct"],
         'python -c "import pybpf"': [py, "-c", "import pybpf"],
         "pybpf --help": [*pb, "--help"],
         "pybpf spec OBJ": [*pb, "spec", str(obj)],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import shutil
 import subprocess
@@ -28,30 +27,61 @@ OBJECT = OBJ / "bs_bootstrap.el.v3.o"
 # costly and needed by none of the pure paths
 HEAVY = ("pybpf.vm", "pybpf.objects", "pybpf.sys", "pybpf.features", "llvmlite", "ctypes")
 ASSEMBLER = ("pybpf.asm.assembler", "pybpf.asm._parse", "pybpf.asm.builder")
+# standard library modules a command reading or loading an object does not need (typing and
+# dataclasses: pybpf._util's records and TYPE_CHECKING blocks stand in; argparse: FAST
+# commands read their own words; the rest: used by other commands, imported where used)
+STDLIB_UNUSED = (
+    "typing",
+    "dataclasses",
+    "inspect",
+    "argparse",
+    "gettext",
+    "locale",
+    "shutil",
+    "json",
+    "datetime",
+    "gzip",
+    "ipaddress",
+    "tempfile",
+)
+# the parts of the kernel half a load of an object without externs, struct_ops, arenas or
+# pinned-map reuse does not need: introspection, info layouts, the probe families
+UNUSED_BY_A_LOAD = (
+    "pybpf.objects.info",
+    "pybpf.objects.introspect",
+    "pybpf.sys.info",
+    "pybpf.objects._ksyms",
+    "pybpf.objects._load_structops",
+    "pybpf.objects._load_arena",
+    "pybpf.features.programs",
+    "pybpf.features.links",
+    "pybpf.features.kconfig",
+    "pybpf.features.report",
+)
 
 
 def modules_after(code: str) -> set[str]:
-    """The modules a fresh interpreter holds after running ``code``."""
-    script = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    """The modules a fresh interpreter holds after running ``code`` (listed by code that
+    imports nothing itself)."""
+    script = f"{code}\nimport sys\nsys.__stdout__.write(' '.join(sorted(sys.modules)))"
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stderr
-    return set(json.loads(proc.stdout.splitlines()[-1]))
+    return set(proc.stdout.splitlines()[-1].split())
 
 
 def cli_modules(*argv: str) -> set[str]:
     """The modules loaded by running ``pybpf ARGV`` (its output discarded)."""
     code = (
-        "import contextlib, io, sys\n"
+        "import io, sys\n"
         f"sys.argv = ['pybpf', *{list(argv)!r}]\n"
         "from pybpf.cli import main\n"
-        "out = io.TextIOWrapper(io.BytesIO())\n"
-        "with contextlib.redirect_stdout(out):\n"
-        "    try:\n"
-        "        status = main()\n"
-        "    except SystemExit as exc:\n"
-        "        status = exc.code\n"
+        "sys.stdout = io.TextIOWrapper(io.BytesIO())\n"
+        "try:\n"
+        "    status = main()\n"
+        "except SystemExit as exc:\n"
+        "    status = exc.code\n"
         "assert status in (0, None), status\n"
     )
     return modules_after(code)
@@ -87,6 +117,31 @@ def test_spec_command_needs_no_kernel_layer_nor_assembler() -> None:
     assert not loaded(found, (*HEAVY, *ASSEMBLER, "pybpf.spec.core", "pybpf.asm.disasm"))
 
 
+@pytest.mark.parametrize("argv", [("spec", str(OBJECT)), ("spec", str(OBJECT), "--json")])
+def test_spec_command_reads_its_words_without_argparse(argv: tuple[str, ...]) -> None:
+    found = cli_modules(*argv)
+    json_too = argv[-1] == "--json"  # (json loads re)
+    unwanted = tuple(m for m in (*STDLIB_UNUSED, "re") if not (json_too and m in ("json", "re")))
+    assert not loaded(found, unwanted)
+
+
+def test_a_fast_command_leaves_other_forms_to_argparse() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "pybpf", "spec", "--bogus", str(OBJECT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2 and "unrecognized arguments: --bogus" in proc.stderr
+    usage = subprocess.run(
+        [sys.executable, "-m", "pybpf", "prog", "loadall", str(OBJECT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert usage.returncode == 2 and "expected OBJ and PINDIR" in usage.stderr
+
+
 def test_disasm_command_needs_no_specs_nor_kernel_layer() -> None:
     found = cli_modules("disasm", str(OBJECT))
     assert "pybpf.asm.disasm" in found
@@ -101,10 +156,29 @@ def test_btf_dump_needs_no_specs_nor_instructions_parser() -> None:
 @pytest.mark.parametrize(
     ("module", "unwanted"),
     [
-        ("pybpf.asm.instruction", (*ASSEMBLER, "pybpf.asm.disasm", "pybpf.btf")),
-        ("pybpf.spec.loader", (*HEAVY, *ASSEMBLER, "pybpf.asm.disasm", "pybpf.spec.core")),
-        ("pybpf.spec.core.relocate", (*HEAVY, *ASSEMBLER, "pybpf.asm.disasm")),
-        ("pybpf.btf", (*HEAVY, *ASSEMBLER, "pybpf.spec")),
+        ("pybpf.asm.instruction", (*ASSEMBLER, "pybpf.asm.disasm", "pybpf.btf", "typing")),
+        (
+            "pybpf.spec.loader",
+            (*HEAVY, *ASSEMBLER, *STDLIB_UNUSED, "re", "pybpf.asm.disasm", "pybpf.spec.core"),
+        ),
+        ("pybpf.spec.core.relocate", (*HEAVY, *ASSEMBLER, *STDLIB_UNUSED, "pybpf.asm.disasm")),
+        ("pybpf.btf", (*HEAVY, *ASSEMBLER, *STDLIB_UNUSED, "re", "pybpf.spec")),
+        # the kernel half: the loader's modules import what a load needs, no more (the
+        # typed map values, pybpf.objects.codec, come with the map families that use them)
+        (
+            "pybpf.objects.collection",
+            (
+                *STDLIB_UNUSED,
+                *UNUSED_BY_A_LOAD,
+                "pybpf.vm",
+                "pybpf.objects.kv",
+                "pybpf.objects.codec",
+                "pybpf.btf.values",
+                "pybpf.spec.core",
+                *ASSEMBLER,
+                "pybpf.asm.disasm",
+            ),
+        ),
     ],
 )
 def test_library_modules_import_what_they_use(module: str, unwanted: tuple[str, ...]) -> None:
@@ -123,6 +197,30 @@ def test_prog_loadall_needs_no_vm_nor_assembler(tmp_path: Path) -> None:
     finally:
         shutil.rmtree(pins, ignore_errors=True)
     assert not loaded(found, ("pybpf.vm", "llvmlite", *ASSEMBLER, "pybpf.asm.disasm"))
+    assert not loaded(found, ("argparse", "gettext", "locale", "shutil", *UNUSED_BY_A_LOAD))
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("fixture", ["bs_minimal.el.v3", "bs_bootstrap.el.v3"])
+def test_prog_loadall_decodes_no_instruction(tmp_path: Path, fixture: str) -> None:
+    """The program bytes come from the object's (relocated) image, and no probe loads a
+    program of its own: the opcode table, built on first decode, is never built."""
+    if not is_root() or not Path("/sys/fs/bpf").is_dir():
+        pytest.skip("needs root and a bpffs at /sys/fs/bpf")
+    pins = Path("/sys/fs/bpf") / f"pybpf_test_startup_{os.getpid()}"
+    code = (
+        "import sys\nfrom pybpf.cli import main\n"
+        f"assert main(['prog', 'loadall', {str(OBJ / f'{fixture}.o')!r}, {str(pins)!r}]) == 0\n"
+        "import pybpf.asm.opcodes as o\nprint('OPS' in vars(o))"
+    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        )
+    finally:
+        shutil.rmtree(pins, ignore_errors=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
 
 
 # -- the command table and the modules behind it ----------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import enum
 import functools
+import gc
 import math
 import random
 import struct
@@ -21,7 +22,18 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from pybpf.btf import BTF, Float, Int, IntEncoding, Kind, Member, Struct
+from pybpf.btf import (
+    BTF,
+    Array,
+    Enum,
+    EnumValue,
+    Float,
+    Int,
+    IntEncoding,
+    Kind,
+    Member,
+    Struct,
+)
 from pybpf.btf.encode import encode
 from pybpf.btf.format_data import JsonWriter, dump_data, to_python
 from pybpf.btf.layout import resolve_size
@@ -572,3 +584,186 @@ def test_bitfields_without_kind_flag() -> None:
     assert c.decode(c.encode(value)) == value
     tree, _ = dump_data(btf, 3, c.encode(value), byteorder="little")
     assert to_python(tree) == {"lo": 255, "f": "0x1e"}  # bpftool: bits in hex, unsigned
+
+
+# -- batches and the fast paths of maps ----------------------------------------------------
+def _batch_btf(order: str) -> BTF:
+    """[1] u8, [2] u16, [3] u32, [4] u64, [5] struct stats { u64 packets, bytes; },
+    [6] struct flow { u32 saddr, daddr; u16 sport, dport; u8 proto; /* 3 bytes padding */ },
+    [7] enum color { RED, BLUE = 2 }, [8] _Bool, [9] struct mixed { enum color c; _Bool on;
+    u16 n; char name[4]; }, [10] char, [11] char[4], [12] s32, [13] a signed _Bool (odd, but
+    BTF can say it: -1 stays an int, as 2 does)."""
+    ints = [Int(name=n, size=s, nr_bits=8 * s) for n, s in (("u8", 1), ("u16", 2))]
+    ints += [Int(name=n, size=s, nr_bits=8 * s) for n, s in (("u32", 4), ("u64", 8))]
+    stats = Struct(name="stats", size=16, members=(Member("packets", 4, 0), Member("bytes", 4, 64)))
+    flow = Struct(
+        name="flow",
+        size=16,
+        members=tuple(
+            Member(n, t, bit)
+            for n, t, bit in (("saddr", 3, 0), ("daddr", 3, 32), ("sport", 2, 64),
+                              ("dport", 2, 80), ("proto", 1, 96))
+        ),
+    )  # fmt: skip
+    color = Enum(name="color", size=4, values=(EnumValue("RED", 0), EnumValue("BLUE", 2)))
+    boolean = Int(name="_Bool", size=1, encoding=IntEncoding.BOOL, nr_bits=8)
+    members = (Member("c", 7, 0), Member("on", 8, 32), Member("n", 2, 48), Member("name", 11, 64))
+    mixed = Struct(name="mixed", size=12, members=members)
+    char = Int(name="char", size=1, encoding=IntEncoding.SIGNED, nr_bits=8)
+    name = Array(type=10, index_type=3, nelems=4)
+    s32 = Int(name="s32", size=4, encoding=IntEncoding.SIGNED, nr_bits=32)
+    sbool = Int(name="sbool", size=1, encoding=IntEncoding.BOOL | IntEncoding.SIGNED, nr_bits=8)
+    types = [*ints, stats, flow, color, boolean, mixed, char, name, s32, sbool]
+    return BTF(encode(types, byteorder=order))  # type: ignore[arg-type]
+
+
+BATCH_TYPES = {
+    "stats": 5,
+    "flow": 6,
+    "color": 7,
+    "bool": 8,
+    "mixed": 9,
+    "u32": 3,
+    "s32": 12,
+    "sbool": 13,
+}
+
+
+def _same(a: list[object], b: list[object]) -> None:
+    """Equal values of the same types, remembering the same bytes."""
+    assert a == b
+    assert [type(x) for x in a] == [type(y) for y in b]
+    assert [raw_of(x) for x in a] == [raw_of(y) for y in b]
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+@pytest.mark.parametrize("name", list(BATCH_TYPES))
+@given(data=st.data())
+def test_a_batch_decodes_as_its_values_one_by_one(
+    order: str, name: str, data: st.DataObject
+) -> None:
+    c = type_codec(_batch_btf(order), BATCH_TYPES[name])
+    count = data.draw(st.integers(0, 6))
+    chunks = [
+        data.draw(st.binary(min_size=c.size, max_size=c.size) | st.just(bytes(c.size)))
+        for _ in range(count)
+    ]
+    many = c.decode_many(b"".join(chunks) + b"tail", count)  # bytes after the batch: ignored
+    _same(many, [c.decode(chunk) for chunk in chunks])
+    assert b"".join(map(c.encode, many)) == b"".join(chunks)
+
+
+def test_plain_structs_are_compiled_for_batches() -> None:
+    btf = _batch_btf("little")
+    stats, flow, mixed = (type_codec(btf, i)._compiled for i in (5, 6, 9))
+    assert stats is not None and stats.trivial and stats.plain and stats.pad_bytes == ()
+    assert flow is not None and not flow.trivial and flow.plain and flow.pad_bytes == (13, 14, 15)
+    assert mixed is not None and not mixed.plain  # an enum, a bool and a string to convert
+    big = type_codec(_batch_btf("big"), 6)._compiled
+    assert big is not None and big.plain and big.pad_bytes == (13, 14, 15)
+
+
+def test_a_batch_with_padding_not_zero_remembers_it() -> None:
+    flow = type_codec(_batch_btf("little"), 6)
+    clean = struct.pack("<IIHHB3x", 1, 2, 3, 4, 5)
+    dirty = clean[:13] + b"\1\0\0"
+    many = flow.decode_many(clean + dirty + clean, 3)
+    assert [raw_of(v) for v in many] == [None, dirty, None]
+    assert many[0] == many[1] == many[2] == (1, 2, 3, 4, 5)
+    assert flow.encode(many[1]) == dirty and flow.encode(many[2]) == clean
+
+
+def test_short_batches_are_codec_errors() -> None:
+    btf = _batch_btf("little")
+    for type_id in BATCH_TYPES.values():
+        c = type_codec(btf, type_id)
+        with pytest.raises(CodecError, match=f"2 values of {c.size} bytes need"):
+            c.decode_many(bytes(2 * c.size - 1), 2)
+    bits = codec("btf_kinds", "bits", Kind.STRUCT)  # the general path
+    with pytest.raises(CodecError, match="need 32 bytes"):
+        bits.decode_many(bytes(31), 2)
+
+
+def test_batches_pause_the_collector() -> None:
+    stats = type_codec(_batch_btf("little"), 5)
+    collections: list[str] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        collections.append(phase)
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(seen)
+    gc.set_threshold(10)
+    try:
+        many = stats.decode_many(bytes(16 * 5000), 5000)
+        during = len(collections) // 2  # "start" and "stop" of each
+        # Not paused, the collector would run once per 10 new values: 500 times or more.
+        assert len(many) == 5000 and during < 10 and gc.isenabled()
+        gc.disable()
+        stats.decode_many(bytes(16), 1)
+        assert not gc.isenabled()  # left as it was
+    finally:
+        gc.enable()
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(seen)
+
+
+class _Index:
+    """Not an int, but an integer to ``operator.index`` (as numpy's integers are)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __index__(self) -> int:
+        return self.n
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+def test_packers_write_what_encode_writes_and_refuse_the_rest(order: str) -> None:
+    btf = _batch_btf(order)
+    cases = {
+        3: ([0, 7, 2**32 - 1, True, _Index(9)], [-1, 2**32, b"\1\0\0\0", "7", 1.5, None]),
+        12: ([-(2**31), -1, 2**31 - 1], [2**31, b"\0" * 4]),
+        7: ([0, 2, 5], ["BLUE", 2**32, b"\2\0\0\0"]),  # a name: encode takes it
+        8: ([False, True, 0, 1, 2], [256, -1]),
+    }
+    for type_id, (packed, refused) in cases.items():
+        c = type_codec(btf, type_id)
+        buf = bytearray(c.size + 2)
+        pack = c.packer(buf)
+        assert pack is not None
+        for value in packed:
+            pack(value)
+            assert bytes(buf[: c.size]) == c.encode(value), value
+        for value in refused:
+            with pytest.raises(Exception):  # noqa: B017 - any error: encode decides
+                pack(value)
+    color = type_codec(btf, 7)
+    assert color.encode("BLUE") == color.encode(2)  # what the packer refuses, encode takes
+    assert type_codec(btf, 5).packer(bytearray(16)) is None  # structs: no packer
+
+
+@pytest.mark.parametrize("name", list(BATCH_TYPES))
+@given(data=st.data())
+def test_readers_build_what_decode_builds(name: str, data: st.DataObject) -> None:
+    c = type_codec(_batch_btf("little"), BATCH_TYPES[name])
+    raw = data.draw(st.binary(min_size=c.size, max_size=c.size))
+    reader = c.reader()
+    assert reader is not None
+    unpack, build = reader
+    buf = bytearray(raw + b"more")  # a buffer at least the size: its start is read
+    _same([build(unpack(buf))], [c.decode(raw)])
+
+
+def test_readers_and_packers_only_where_the_layout_is_flat() -> None:
+    bits = codec("btf_kinds", "bits", Kind.STRUCT)
+    assert bits.reader() is None and bits.packer(bytearray(16)) is None
+
+
+def test_integers_are_anything_with_index() -> None:
+    """struct takes any object with ``__index__`` as an integer; so do the checks, so a C
+    fast path and the checked path accept the same values."""
+    c = type_codec(_batch_btf("little"), 5)
+    assert c.encode({"packets": _Index(3)}) == c.encode({"packets": 3})
+    with pytest.raises(CodecError, match="expected an int for u64, not float"):
+        c.encode({"packets": 3.0})

@@ -267,13 +267,19 @@ def test_from_path_names_the_file(tmp_path: Path) -> None:
 
 def test_fast_constructor_falls_back_where_class_assignment_is_refused() -> None:
     """Without identical slot layouts the twin cannot become the class: use the class."""
+    from pybpf._util import immutable
     from pybpf.elf.records import _fast_constructor, new_relocation, new_section, new_symbol
 
-    @dataclasses.dataclass(frozen=True)  # no slots: a __dict__ layout
+    @immutable(slots=False)  # no slots: a __dict__ layout
     class Plain:
         a: int
 
+    @dataclasses.dataclass(frozen=True, slots=True)  # not a pybpf record
+    class Other:
+        a: int
+
     assert _fast_constructor(Plain) is Plain
+    assert _fast_constructor(Other) is Other
     # ... while the real records do get the fast path on this interpreter (CPython).
     assert new_section is not Section and new_symbol is not Symbol
     assert new_relocation is not Relocation

@@ -15,13 +15,16 @@ import io
 import ipaddress
 import json
 import random
+import struct
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 
-from pybpf.btf import BTF, Int, IntEncoding, Kind
-from pybpf.btf.values import StructValue
+from pybpf.btf import BTF, Int, IntEncoding, Kind, Member, Struct
+from pybpf.btf.encode import encode
+from pybpf.btf.values import StructValue, raw_of
 from pybpf.cli import _kernel
 from pybpf.objects import (
     CodecError,
@@ -190,6 +193,91 @@ def test_the_spec_btf_that_does_not_fit_is_read_back_from_the_kernel(kernel: Non
         m._spec.btf = raw
         m.codec = m.default_codec()
         assert m[0].generation == 0
+
+
+# -- the fast paths: int keys packed in place, batches decoded at once ----------------------
+class Index:
+    """An integer that is not an int (as numpy's are): ``__index__`` only."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __index__(self) -> int:
+        return self.n
+
+
+def test_int_keys_are_packed_in_place_and_checked_as_ever(backend: str) -> None:
+    with stats_map() as m:
+        m[1], m[2] = {"packets": 3}, {"packets": 4}
+        assert m._pack_key is not None  # the typed codec is built: u32 keys take struct
+        Value = type(m[1])
+        assert m[1] == m.get(1) == m[True] == Value(3, 0)
+        assert m[b"\2\0\0\0"].packets == m[Index(2)].packets == 4  # bytes, __index__
+        assert m.get(3) is None and 3 not in m and 1 in m
+        with pytest.raises(KeyError):
+            m[3]
+        for bad, error in [
+            (-1, r"key: -1 does not fit in unsigned int"),
+            (2**32, r"key: 4294967296 does not fit"),
+            ("1", r"key: expected an int for unsigned int, not str"),
+            (1.0, r"key: expected an int for unsigned int, not float"),
+            (b"abc", r"key: 3 bytes given; unsigned int is 4 bytes"),
+        ]:
+            with pytest.raises(CodecError, match=error):
+                m[bad]
+            with pytest.raises(CodecError, match=error):
+                m.get(bad)
+        twin = m.clone()  # its own buffers: lookups through both do not mix
+        try:
+            for _ in range(2):
+                got = [m[1].packets, twin[2].packets, m[2].packets, twin[1].packets]
+                assert got == [3, 4, 4, 3]
+        finally:
+            twin.close()
+
+
+def test_raw_int_codecs_pack_indexes_and_read_ints(backend: str) -> None:
+    with Map.create(MapSpec("raw_array", MapType.ARRAY, 4, 8, 4)) as a:
+        a[3] = 7
+        assert a[3] == a[b"\3\0\0\0"] == (7).to_bytes(8, "little") and a[True] == bytes(8)
+        for missing in (4, -1):  # -1 is index 0xffffffff, as the raw codec always made it
+            with pytest.raises(KeyError):
+                a[missing]
+        with pytest.raises(CodecError, match="key 1099511627776 does not fit in 4 bytes"):
+            a[2**40]
+        a.codec = RawCodec(4, 8, int_keys=True, int_values=True)
+        assert a[3] == 7 and a.get(2) == 0 and a.items()[3] == (3, 7)
+
+
+def flow_btf() -> BTF:
+    """[1] __u32, [2] __u16, [3] __u8, [4] __u64, [5] struct flow { __u32 saddr, daddr;
+    __u16 sport, dport; __u8 proto; /* 3 bytes of padding */ }, [6] struct stats."""
+    ints = [Int(name=n, size=s, nr_bits=8 * s) for n, s in (("__u32", 4), ("__u16", 2))]
+    ints += [Int(name=n, size=s, nr_bits=8 * s) for n, s in (("__u8", 1), ("__u64", 8))]
+    fields = (("saddr", 1, 0), ("daddr", 1, 32), ("sport", 2, 64), ("dport", 2, 80))
+    flow = Struct(
+        name="flow", size=16, members=(*(Member(*f) for f in fields), Member("proto", 3, 96))
+    )
+    stats = Struct(name="stats", size=16, members=(Member("packets", 4, 0), Member("bytes", 4, 64)))
+    return BTF(encode([*ints, flow, stats], byteorder=sys.byteorder))
+
+
+def test_struct_keys_walk_and_look_up_with_their_padding(backend: str) -> None:
+    spec = MapSpec("typed_flows", MapType.HASH, 16, 16, 16,
+                   btf=flow_btf(), key_type=5, value_type=6)  # fmt: skip
+    clean = [struct.pack("=IIHHB3x", i, i + 1, 80, 443, 6) for i in range(5)]
+    dirty = clean[0][:13] + b"\7\0\0"  # flow 0's fields, padding not zero
+    with Map.create(spec) as m:
+        for i, key in enumerate([*clean, dirty]):
+            m.raw[key] = struct.pack("=QQ", i, 2 * i)
+        items = m.items()
+        assert len(items) == 6 and sorted(m.keys()) == sorted(k for k, _ in items)
+        for key, value in items:
+            assert m[key] == value  # each key read back finds its own entry
+        assert {raw_of(k): tuple(v) for k, v in items}[dirty] == (5, 10)
+        Flow = type(items[0][0])
+        assert m[Flow(saddr=0, daddr=1, sport=80, dport=443, proto=6)] == (0, 0)
+        assert m[{"saddr": 1, "daddr": 2, "sport": 80, "dport": 443, "proto": 6}] == (1, 2)
 
 
 # -- pybpf map dump is bpftool map dump ----------------------------------------------------

@@ -13,10 +13,9 @@ Example::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pybpf._util import lazy_exports
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 if TYPE_CHECKING:
     from pybpf.asm.assembler import assemble, assemble_bytes, detect_syntax
     from pybpf.asm.builder import (

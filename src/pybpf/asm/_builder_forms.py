@@ -29,9 +29,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
-from pybpf._util import s32
+from pybpf._util import immutable, record, s32
 from pybpf.asm.helpers import HELPER_IDS
 from pybpf.asm.instruction import MAX_REG, Instruction
 from pybpf.asm.opcodes import CallKind, Field, Kind, Op, PseudoSrc
@@ -49,7 +48,7 @@ ANY32 = (-(1 << 31), (1 << 32) - 1)
 _UNSIGNED_IMM_KINDS = frozenset({Kind.ALU, Kind.MOV, Kind.JUMP, Kind.ST})
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Draft:
     """The fields of the instruction being built (mutable while the arguments are applied)."""
 
@@ -65,7 +64,7 @@ Fill = Callable[[_Draft, object, str], None]
 """Check one argument and store it in the draft; the ``str`` names it in error messages."""
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Param:
     """One argument of a form: its name, how it is stored, its default (``None``: required)."""
 
@@ -295,7 +294,7 @@ def _bind(
     return values
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Form:
     """The constructor of one table row: call it with the row's operands."""
 
@@ -329,7 +328,7 @@ def form_for(op: Op) -> Form:
     return Form(op, shape(op))
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Choice:
     """Rows that differ only in a bit width (``TO_BE16/32/64``): pick one by a ``bits`` argument.
 

@@ -7,9 +7,7 @@ template does not fit. See :mod:`pybpf.asm._parse` for how templates use them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from pybpf._util import s16, s32
+from pybpf._util import field, immutable, record, s16, s32
 from pybpf.asm._lex import Tok
 from pybpf.asm._template import Slot, Syntax
 from pybpf.asm.helpers import HELPER_IDS
@@ -46,7 +44,7 @@ class Miss(Exception):
         self.shape = shape and not semantic
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class LabelRef:
     """A jump or call target written as a label, to be resolved by the assembler."""
 
@@ -56,7 +54,7 @@ class LabelRef:
     bits: int
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class State:
     """What a template has parsed so far: raw field values and a label reference."""
 

@@ -12,9 +12,9 @@ message names the real problem.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
+from pybpf._util import immutable
 from pybpf.asm._lex import Tok, tokenize
 from pybpf.asm._match import (
     LabelRef,
@@ -44,7 +44,7 @@ class Failure(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Parsed:
     """A parsed instruction line: its row, raw field values, and an unresolved label."""
 
@@ -56,7 +56,7 @@ class Parsed:
 # -- templates ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@immutable(eq=False)
 class _Template:
     """One compiled spelling of one row."""
 

@@ -18,16 +18,22 @@ ubpf      decimal in [-10, 10] and    ``[%r1-8]`` / ``+3`` (bpf_conformance's di
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Literal
 
 from pybpf.asm._template import Slot, Syntax, split
 from pybpf.asm.helpers import HELPER_NAMES
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import OPS_BY_CODE, AtomicOp, Class, Kind, Op, lookup
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Style = Literal["pybpf", "objdump"]
+else:
+    Style = str  # (a Literal of str for type checkers)
+
 __all__ = ["UNKNOWN", "Annotate", "Printer", "Style", "op_of", "printer"]
 
-Style = Literal["pybpf", "objdump"]
 Annotate = Callable[[int], "str | None"]
 Labels = Mapping[int, str]
 _Getter = Callable[[Instruction, "int | None", "Labels | None"], str]

@@ -8,12 +8,19 @@ vocabulary is documented in :mod:`pybpf.asm.opcodes`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+
+from pybpf._util import immutable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Syntax = Literal["llvm", "ubpf"]
+else:
+    Syntax = str  # (a Literal of str for type checkers)
 
 __all__ = ["PLACEHOLDERS", "Slot", "Syntax", "split"]
 
-Syntax = Literal["llvm", "ubpf"]
 
 PLACEHOLDERS = frozenset(
     {
@@ -44,7 +51,7 @@ PLACEHOLDERS = frozenset(
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Slot:
     """A placeholder in a template. ``pc`` marks ``pc{target}`` (a pc-relative target)."""
 

@@ -25,10 +25,8 @@ numbers in decimal or hex, signed. Example::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
 
-from pybpf._util import s32
+from pybpf._util import immutable, s32
 from pybpf.asm._lex import LexError, Tok, strip_comment, tokenize
 from pybpf.asm._parse import Failure, LabelRef, Parsed, parse
 from pybpf.asm._template import Syntax
@@ -36,9 +34,16 @@ from pybpf.asm.instruction import ByteOrder, Instruction, encode
 from pybpf.asm.opcodes import Kind
 from pybpf.errors import AssemblerError, Location
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    SyntaxChoice = Literal["auto", "llvm", "ubpf"]
+else:
+    SyntaxChoice = str  # (a Literal of str for type checkers)
+
 __all__ = ["assemble", "assemble_bytes", "detect_syntax"]
 
-SyntaxChoice = Literal["auto", "llvm", "ubpf"]
 
 # ``N:`` then a verifier ``(xx)`` opcode or llvm-objdump's raw bytes; or a bare ``(xx)``.
 _HEXB = r"[0-9a-fA-F]{2}"
@@ -63,7 +68,7 @@ def detect_syntax(text: str) -> Syntax:
     return "ubpf"
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class _Pending:
     """A label reference waiting for its label: instruction ``index`` at slot ``pc``."""
 

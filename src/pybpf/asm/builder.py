@@ -67,9 +67,9 @@ import difflib
 import enum
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
 from types import MappingProxyType
 
+from pybpf._util import immutable, replace
 from pybpf.asm._builder_forms import Choice, Form, form_for
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import OPS, Class, Op
@@ -303,7 +303,7 @@ def get_builder(path: str) -> Node | None:
 # --- labels and resolution -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Label:
     """A position in a :func:`build` list: the slot of the next instruction.
 

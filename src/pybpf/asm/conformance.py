@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 import struct
-from dataclasses import dataclass
 
+from pybpf._util import immutable
 from pybpf.asm.assembler import assemble
 from pybpf.asm.instruction import Instruction, decode
 from pybpf.errors import AssemblerError, Location
@@ -36,7 +36,7 @@ _HEXBYTE = re.compile(r"(?:0[xX])?[0-9a-fA-F]{1,2}\Z")
 _SLOT = struct.Struct("<Q")
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class ConformanceTest:
     """One parsed ``.data`` file. Absent sections are ``None`` (``mem`` is ``b""``).
 

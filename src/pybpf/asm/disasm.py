@@ -33,8 +33,8 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 
+from pybpf._util import immutable
 from pybpf.asm._render import Annotate, Printer, Style, op_of, printer
 from pybpf.asm._template import Syntax
 from pybpf.asm.instruction import ByteOrder, Instruction, encode, iter_decode
@@ -56,7 +56,7 @@ _SYNTAXES = ("llvm", "ubpf")
 _STYLES = ("pybpf", "objdump")
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class DisassembledInstruction:
     """One instruction of a listing, with its raw and resolved views.
 

@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
-from typing import Literal
 
-from pybpf._util import s32
+from pybpf._util import immutable, replace, s32
 from pybpf.asm.opcodes import Class, Field, Kind, Op, lookup
 from pybpf.errors import DecodeError, Location
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    ByteOrder = Literal["little", "big"]
+else:
+    ByteOrder = str  # (a Literal of str for type checkers)
 
 __all__ = [
     "MAX_REG",
@@ -30,7 +36,6 @@ __all__ = [
     "iter_decode",
 ]
 
-ByteOrder = Literal["little", "big"]
 
 MAX_REG = 10
 """The highest register number (r10, the read-only frame pointer)."""
@@ -38,7 +43,7 @@ MAX_REG = 10
 _SLOT = {"little": struct.Struct("<BBhi"), "big": struct.Struct(">BBhi")}
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Instruction:
     """One eBPF instruction: the raw fields, plus derived views.
 
@@ -98,7 +103,7 @@ class Instruction:
 
     def with_fields(self, **changes: int | str | None) -> Instruction:
         """A copy with some fields changed (``insn.with_fields(imm=5)``)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)
 
     @classmethod
     def lddw(cls, dst: int, value: int, src: int = 0) -> Instruction:

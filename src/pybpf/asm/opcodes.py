@@ -66,8 +66,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
+
+from pybpf._util import field, immutable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 
 __all__ = [
     "OPS",
@@ -244,7 +247,7 @@ class Kind(enum.Enum):
     ATOMIC = "atomic"
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Op:
     """One instruction form.
 
@@ -778,35 +781,57 @@ def _build() -> tuple[Op, ...]:
     return ops
 
 
-OPS: tuple[Op, ...] = _build()
-"""Every instruction form, in a stable order."""
+# The table is built on first use (module ``__getattr__``, PEP 562): a process that loads a
+# program never decodes most of its instructions, and building ~250 rows costs ~2 ms.
+if TYPE_CHECKING:
+    OPS: tuple[Op, ...]
+    """Every instruction form, in a stable order."""
+    OPS_BY_NAME: Mapping[str, Op]
+    """Ops by their unique name, e.g. ``"ALU64.ADD.K"``, ``"STX.ATOMIC.DW.CMPXCHG"``."""
+    OPS_BY_CODE: Mapping[int, tuple[Op, ...]]
+    """The forms sharing each opcode byte (told apart by their ``key``)."""
 
-OPS_BY_NAME: Mapping[str, Op] = MappingProxyType({op.name: op for op in OPS})
-"""Ops by their unique name, e.g. ``"ALU64.ADD.K"``, ``"STX.ATOMIC.DW.CMPXCHG"``."""
+
+def __getattr__(name: str) -> object:
+    """``OPS``, ``OPS_BY_NAME``, ``OPS_BY_CODE``: built once, on first use."""
+    if name not in ("OPS", "OPS_BY_NAME", "OPS_BY_CODE"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _tables()
+    return globals()[name]
 
 
-def _by_code() -> Mapping[int, tuple[Op, ...]]:
+def _tables() -> None:
+    namespace = globals()
+    ops = _build()
+    namespace["OPS"] = ops
+    namespace["OPS_BY_NAME"] = MappingProxyType({op.name: op for op in ops})
+    by_code = _by_code(ops)
+    namespace["OPS_BY_CODE"] = by_code
+    keyed, irregular = _key_index(by_code)
+    namespace["_IRREGULAR"] = irregular
+    namespace["_KEYED"] = keyed  # last: lookup() takes it as the sign the tables exist
+
+
+def _by_code(ops: tuple[Op, ...]) -> Mapping[int, tuple[Op, ...]]:
     table: dict[int, list[Op]] = {}
-    for op in OPS:
+    for op in ops:
         table.setdefault(op.code, []).append(op)
-    return MappingProxyType({code: tuple(ops) for code, ops in table.items()})
-
-
-OPS_BY_CODE: Mapping[int, tuple[Op, ...]] = _by_code()
-"""The forms sharing each opcode byte (told apart by their ``key``)."""
+    return MappingProxyType({code: tuple(forms) for code, forms in table.items()})
 
 
 _Keyed = tuple[str, dict[int, Op], "Op | None"]
 
 
-def _key_index() -> tuple[dict[int, _Keyed], dict[int, tuple[Op, ...]]]:
+def _key_index(
+    by_code: Mapping[int, tuple[Op, ...]],
+) -> tuple[dict[int, _Keyed], dict[int, tuple[Op, ...]]]:
     """Per opcode byte, how :func:`lookup` finds the form: the field the forms are told
     apart by, the forms by its value, and the form with no key (it matches any value);
     and, apart, the opcodes whose forms are keyed by different fields (none today), whose
     forms are tried in order."""
     keyed: dict[int, _Keyed] = {}
     irregular: dict[int, tuple[Op, ...]] = {}
-    for code, forms in OPS_BY_CODE.items():
+    for code, forms in by_code.items():
         names = {op.key[0] for op in forms if op.key is not None}
         if len(names) > 1:
             irregular[code] = forms
@@ -822,7 +847,8 @@ def _key_index() -> tuple[dict[int, _Keyed], dict[int, tuple[Op, ...]]]:
     return keyed, irregular
 
 
-_KEYED, _IRREGULAR = _key_index()
+_KEYED: dict[int, _Keyed] | None = None
+_IRREGULAR: dict[int, tuple[Op, ...]] = {}
 
 
 def lookup(code: int, src: int, off: int, imm: int) -> Op | None:
@@ -831,7 +857,9 @@ def lookup(code: int, src: int, off: int, imm: int) -> Op | None:
     ``off`` and ``imm`` are the signed field values. (Every decoded instruction asks this:
     it is a dict lookup on the opcode and one on the key field's value.)
     """
-    entry = _KEYED.get(code)
+    if _KEYED is None:
+        _tables()
+    entry = _KEYED.get(code)  # type: ignore[union-attr]  # (set by _tables)
     if entry is not None:
         name, by_value, default = entry
         return by_value.get(src if name == "src" else off if name == "off" else imm, default)

@@ -19,8 +19,6 @@ or file and the byte offset), never anything else.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pybpf._util import lazy_exports
 from pybpf.btf._btf import BTF
 
@@ -61,6 +59,7 @@ from pybpf.btf.types import (
     Volatile,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 if TYPE_CHECKING:
     from pybpf.btf._format_c import format_c
     from pybpf.btf._format_raw import format_raw

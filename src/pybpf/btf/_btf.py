@@ -10,7 +10,6 @@ kept by :mod:`pybpf.btf.cache`), which answers in microseconds.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from os import PathLike
 
@@ -45,6 +44,18 @@ _LONG_NAMES = (
     "int unsigned long",
     "int long unsigned",
 )
+
+
+def _c_string(view: memoryview, at: int) -> bytes:
+    """The NUL-terminated bytes at ``at`` in ``view`` (a string section, which ends with a
+    NUL), read a little at a time."""
+    size = 64
+    while True:
+        chunk = bytes(view[at : at + size])
+        end = chunk.find(0)
+        if end >= 0 or at + size >= len(view):
+            return chunk if end < 0 else chunk[:end]
+        size *= 4
 
 
 class BTF:
@@ -90,8 +101,10 @@ class BTF:
         self.byteorder: ByteOrder = self.header.byteorder
         self.start_id = len(base) if base is not None else 1
         self.start_str_off = base.strings_end if base is not None else 0
-        # Strings are searched and sliced in place: in ``data`` itself when it is ``bytes``
-        # (no copy of vmlinux's 2 MB of strings), else in a copy of the string section.
+        # Strings are read in place: in ``data`` itself when it is ``bytes`` (no copy of
+        # vmlinux's 2 MB of strings); else in the view, one string at a time, until a search
+        # of the whole section needs ``bytes.find`` and the section is copied (a mapped
+        # vmlinux with the cache's hashed name index never is).
         self._blob, self._str_lo, self._str_hi = self._string_section(data, view)
         self._words = _index.type_words(view, self.header)
         offsets: Sequence[int]
@@ -137,20 +150,27 @@ class BTF:
 
     def _string_section(
         self, data: bytes | bytearray | memoryview, view: memoryview
-    ) -> tuple[bytes, int, int]:
+    ) -> tuple[bytes | None, int, int]:
+        """The string section: ``(data, lo, hi)`` for ``bytes``, else ``(None, lo, hi)``
+        in the view (copied on first search, :meth:`_searchable_strings`)."""
         hdr = self.header
         lo, hi = hdr.strings_start, hdr.strings_start + hdr.str_len
-        blob = data if isinstance(data, bytes) else bytes(view[lo:hi])
-        if blob is not data:
-            lo, hi = 0, hdr.str_len
+        blob = data if isinstance(data, bytes) else None
         where = Location(self.source, offset=hdr.strings_start)
         if self.base is not None and lo == hi:
             return blob, lo, hi
-        if lo == hi or blob[hi - 1] != 0:
+        if lo == hi or view[hi - 1] != 0:
             raise BTFError("string section is empty or does not end with NUL", where)
-        if self.base is None and blob[lo] != 0:
+        if self.base is None and view[lo] != 0:
             raise BTFError("string section does not start with an empty string", where)
         return blob, lo, hi
+
+    def _searchable_strings(self) -> tuple[bytes, int, int]:
+        """The string section as ``bytes`` (``bytes.find`` searches it), with its bounds."""
+        if self._blob is None:
+            lo, hi = self._str_lo, self._str_hi
+            self._blob, self._str_lo, self._str_hi = bytes(self._data[lo:hi]), 0, hi - lo
+        return self._blob, self._str_lo, self._str_hi
 
     def __repr__(self) -> str:
         split = f" on {self.base.source}" if self.base is not None else ""
@@ -180,7 +200,8 @@ class BTF:
     @property
     def strings(self) -> bytes:
         """This blob's own string section (a copy)."""
-        return self._blob[self._str_lo : self._str_hi]
+        blob, lo, hi = self._searchable_strings()
+        return blob[lo:hi]
 
     @property
     def offsets(self) -> Sequence[int]:
@@ -303,7 +324,8 @@ class BTF:
         if at >= self._str_hi:
             raise KeyError(offset)
         blob = self._blob
-        text = blob[at : blob.index(0, at)].decode("utf-8", "surrogateescape")
+        raw = _c_string(self._data, at) if blob is None else blob[at : blob.index(0, at)]
+        text = raw.decode("utf-8", "surrogateescape")
         self._strings[offset] = text
         return text
 
@@ -311,7 +333,7 @@ class BTF:
         """Offsets (in this blob and its bases) of the strings equal to ``text`` (suffixes of
         longer strings included) or, with ``flavors``, whose essential name is ``text``."""
         found = self.base._string_offsets(text, flavors=flavors) if self.base is not None else []
-        blob, lo, hi = self._blob, self._str_lo, self._str_hi
+        blob, lo, hi = self._searchable_strings()
         rebase = self.start_str_off - lo
         if not flavors:
             pattern = text + b"\0"
@@ -322,6 +344,8 @@ class BTF:
             return found
         # One pass for both `text\0` and `text___...`, the latter kept if libbpf's essential
         # name of the whole string is `text`.
+        import re  # noqa: PLC0415 - only flavoured names need a pattern
+
         name = text.decode("utf-8", "surrogateescape")
         for m in re.compile(re.escape(text) + b"(?:\0|___)").finditer(blob, lo, hi):
             off = rebase + m.start()

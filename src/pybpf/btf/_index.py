@@ -13,8 +13,8 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from pybpf._util import immutable
 from pybpf.btf.kinds import BTF_MAGIC, BTF_VERSION, HEADER, ByteOrder, record_words
 from pybpf.errors import BTFError, Location
 
@@ -30,7 +30,7 @@ _HOST: ByteOrder = "little" if sys.byteorder == "little" else "big"
 _MAGIC_BYTES = {BTF_MAGIC.to_bytes(2, "little"): "little", BTF_MAGIC.to_bytes(2, "big"): "big"}
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Header:
     """``struct btf_header`` of a parsed blob, with its byte order."""
 

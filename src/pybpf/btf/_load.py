@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from os import PathLike
 
+from pybpf._util import field, immutable
 from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import BTF_MAGIC
 from pybpf.errors import BTFError, Location
@@ -67,7 +67,7 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class KernelBTF:
     """The running kernel's BTF: vmlinux, and each module's split BTF on top of it.
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import functools
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pybpf.btf._values_nodes import ArrayNode, Emitter, Node
+from pybpf.btf.kinds import ByteOrder
 
 __all__ = ["MAX_ITEMS", "Compiled", "compiled", "flat_ok", "many_struct"]
 
@@ -53,6 +54,8 @@ class Compiled:
     pack: str  # the pack arguments of ``o``, comma-separated
     trivial: bool  # the unpacked tuple is the value's tuple (no padding, no conversions)
     pads: tuple[tuple[int, bytes], ...]  # (item index, its zero bytes) of every pad item
+    plain: bool  # when its padding is zero, the value is ``_new(cls, enc.unpack(...))``
+    pad_bytes: tuple[int, ...]  # offsets of the padding bytes (those ``pads`` cover)
 
 
 def _prefix(node: Node) -> str:
@@ -81,7 +84,7 @@ def _compile(node: Node) -> Compiled:
     pads: list[tuple[int, bytes]] = []
     expr = node.emit_build(em, 0, pads)
     n = node.items(True)
-    trivial = not pads and expr == _trivial(em, node, n)
+    trivial = not pads and expr == _trivial(em, node, range(n))
     slow = em.const(lambda t: node.decode(dec.pack(*t), 0))
     if pads:
         tests = " and ".join(f"t[{i}] == {em.const(z)}" for i, z in pads)
@@ -94,8 +97,10 @@ def _compile(node: Node) -> Compiled:
     args = eval(f"lambda o: ({pack})", em.ns)
     if trivial:
         build = functools.partial(tuple.__new__, node.cls)  # type: ignore[attr-defined]
+    kept = [i for i in range(n) if i not in {at for at, _ in pads}]
+    plain = expr == _trivial(em, node, kept)
     done = (node, dec, enc, build, args, em.ns, expr, checks, slow, pack, trivial, tuple(pads))
-    return Compiled(*done)
+    return Compiled(*done, plain, _pad_bytes(node) if pads else ())
 
 
 def _order_of(node: Node) -> str:
@@ -104,12 +109,21 @@ def _order_of(node: Node) -> str:
     return _prefix(node)
 
 
-def _trivial(em: Emitter, node: Node, n: int) -> str | None:
+def _trivial(em: Emitter, node: Node, items: Iterable[int]) -> str | None:
+    """The source of a struct value made of the unpacked ``items`` as they are."""
     cls = getattr(node, "cls", None)
     if cls is None or getattr(node, "union", True):
         return None
-    inner = "".join(f"t[{i}], " for i in range(n))
+    inner = "".join(f"t[{i}], " for i in items)
     return f"_new({em.const(cls)}, ({inner}))"
+
+
+def _pad_bytes(node: Node) -> tuple[int, ...]:
+    """The offsets of a flat struct's padding bytes: the bytes no member covers (a flat
+    layout has no bitfields, so padding is whole bytes)."""
+    mask: int = getattr(node, "padmask", 0)
+    order: ByteOrder = "little" if _prefix(node) == "<" else "big"
+    return tuple(i for i, b in enumerate(mask.to_bytes(node.size, order)) if b)
 
 
 @functools.lru_cache(maxsize=64)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import operator
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -170,9 +171,14 @@ class Node(abc.ABC):
 
 
 def _index(value: object) -> int | None:
+    """``value`` as an int when it is one or has ``__index__`` (as :mod:`struct` takes
+    integers, so the C fast paths and these checks accept the same values), else None."""
     if isinstance(value, int):
         return int(value)
-    return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
 
 
 class IntNode(Node):
@@ -261,7 +267,8 @@ class IntNode(Node):
 
 
 def _bool(n: int) -> object:
-    return n == 1 if n < 2 else n
+    """As :meth:`IntNode.canonical`: 0 and 1 are bools, other values stay ints."""
+    return n == 1 if n in (0, 1) else n
 
 
 class EnumNode(Node):

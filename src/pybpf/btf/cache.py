@@ -35,14 +35,15 @@ import sys
 import zlib
 from array import array
 from contextlib import suppress
-from typing import TYPE_CHECKING
 
 from pybpf.btf import _index
 from pybpf.btf._btf import BTF
 from pybpf.btf._names import SavedIndex
 from pybpf.btf.kinds import record_words
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
 __all__ = ["MAX_ENTRIES", "MIN_TYPES", "cache_dir", "load_cached"]
@@ -80,15 +81,20 @@ def load_cached(
     base: BTF | None = None,
     directory: str | os.PathLike[str] | None = None,
     index_names: bool = False,
+    read: Callable[[str], bytes | memoryview] | None = None,
 ) -> BTF:
     """Parse raw BTF, reusing (or saving) its index in the cache.
 
     Behaves exactly as ``BTF(data, base=base, name=name)``, only faster the second time.
     With ``index_names``, the hashed name index is built too (if the entry lacks it) and
-    saved; it is also saved whenever the BTF builds it later by itself.
+    saved; it is also saved whenever the BTF builds it later by itself. ``read`` gives an
+    entry's bytes (default: the file read whole); the kernel half maps the file instead, and
+    the index's arrays are then views of the mapping, not copies (this layer may not map
+    files).
 
     Raises:
-        BTFError: malformed BTF (as :class:`~pybpf.btf.BTF` raises).
+        BTFError: malformed BTF (as :class:`~pybpf.btf.BTF` raises); OSError only from a
+            ``read`` that raises something else than OSError for a missing entry.
     """
     view = memoryview(data).cast("B")
     hdr = _index.parse_header(view, name or ".BTF")
@@ -98,7 +104,7 @@ def load_cached(
     crc = zlib.crc32(view[:types_end])
     folder = os.fspath(directory) if directory is not None else _cache_dir()
     path = os.path.join(folder, f"{crc:08x}-{hdr.type_len:x}.idx")
-    index = _read_entry(path, view, hdr, crc)
+    index = _read_entry(path, view, hdr, crc, read or _read_file)
     btf = BTF(data, base=base, name=name, index=index)
     if index is None:
         _write_entry(path, btf, hdr.type_len, crc)
@@ -108,13 +114,23 @@ def load_cached(
     return btf
 
 
-def _read_entry(path: str, view: memoryview, hdr: _index.Header, crc: int) -> SavedIndex | None:
+def _read_file(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _read_entry(
+    path: str,
+    view: memoryview,
+    hdr: _index.Header,
+    crc: int,
+    read: Callable[[str], bytes | memoryview],
+) -> SavedIndex | None:
     """The index stored at ``path`` if it is there, intact and consistent with the BTF."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = read(path)
         magic, version, count, type_len, types_crc, payload_crc, hashed = _HEAD.unpack_from(raw)
-    except (OSError, struct.error):
+    except (OSError, ValueError, struct.error):  # (ValueError: mapping an empty file)
         return None
     if (magic, version, type_len, types_crc) != (_MAGIC, _VERSION, hdr.type_len, crc):
         return None
@@ -132,13 +148,13 @@ def _read_entry(path: str, view: memoryview, hdr: _index.Header, crc: int) -> Sa
     return offsets, column, referenced, ((keys, positions) if hashed else None)
 
 
-def _u32s(body: memoryview, start: int, count: int) -> array[int]:
-    values = array("I")
-    values.frombytes(body[4 * start : 4 * (start + count)])
-    return values
+def _u32s(body: memoryview, start: int, count: int) -> Sequence[int]:
+    """``count`` native u32 from item ``start`` of ``body``: a view, not a copy (entries are
+    a few MB; allocating and copying them costs more than reading them)."""
+    return body[4 * start : 4 * (start + count)].cast("I")
 
 
-def _plausible(offsets: array[int], column: bytes, words: _index.Words) -> bool:
+def _plausible(offsets: Sequence[int], column: bytes, words: _index.Words) -> bool:
     """Spot-check records spread over the index against the type section."""
     count, nwords = len(offsets), len(words)
     if count == 0 or offsets[0] != 0:
@@ -160,10 +176,9 @@ def _plausible(offsets: array[int], column: bytes, words: _index.Words) -> bool:
 def _write_entry(path: str, btf: BTF, type_len: int, crc: int) -> None:
     """Save ``btf``'s index atomically; any failure to write leaves no trace."""
     names = btf.names
-    parts = [array("I", btf.offsets).tobytes(), names.column, array("I", names.referenced)]
     hashed = names.hashed or ((), ())
-    parts += [array("I", hashed[0]), array("I", hashed[1])]
-    body = b"".join(bytes(p) for p in parts)
+    parts = [btf.offsets, names.column, names.referenced, hashed[0], hashed[1]]
+    body = b"".join(_packed(p) for p in parts)
     count, nhashed = len(btf.offsets), len(hashed[0])
     head = _HEAD.pack(_MAGIC, _VERSION, count, type_len, crc, zlib.crc32(body), nhashed)
     import tempfile  # noqa: PLC0415 - only a process that writes needs it
@@ -184,6 +199,13 @@ def _write_entry(path: str, btf: BTF, type_len: int, crc: int) -> None:
         if tmp is not None:
             with suppress(OSError):
                 os.unlink(tmp)
+
+
+def _packed(values: Sequence[int] | bytes) -> bytes:
+    """Native u32 values as bytes (arrays and views of an entry are already packed)."""
+    if isinstance(values, (bytes, array, memoryview)):
+        return bytes(values)
+    return array("I", values).tobytes()
 
 
 def _prune(folder: str) -> None:

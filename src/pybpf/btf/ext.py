@@ -29,14 +29,19 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from enum import IntEnum
-from typing import TypeVar
 
+from pybpf._util import immutable
 from pybpf.btf._btf import BTF
 from pybpf.btf.encode import StringTable
 from pybpf.btf.kinds import BTF_MAGIC, BTF_VERSION, ByteOrder
 from pybpf.errors import BTFError, Location
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    R = TypeVar("R")
 
 __all__ = ["BTFExt", "CoreRelo", "CoreReloKind", "FuncInfo", "LineInfo", "encode_ext"]
 
@@ -59,7 +64,7 @@ class CoreReloKind(IntEnum):
     TYPE_MATCHES = 12
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class FuncInfo:
     """A function starting at byte ``insn_off`` of its section, of BTF type ``type_id``."""
 
@@ -72,7 +77,7 @@ class FuncInfo:
         return self.insn_off // 8
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class LineInfo:
     """The source position of the instruction at byte ``insn_off``.
 
@@ -102,7 +107,7 @@ class LineInfo:
         return self.line_col & 0x3FF
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class CoreRelo:
     """``struct bpf_core_relo``: relocate the instruction at byte ``insn_off`` for the access
     ``access_str`` (``"0:1:2"``: indexes into ``type_id``), as ``kind`` says."""
@@ -120,7 +125,6 @@ class CoreRelo:
 
 _KINDS = {k.value: k for k in CoreReloKind}
 _MIN_REC = {"func_info": 8, "line_info": 16, "core_relo": 16}
-R = TypeVar("R")
 
 
 class BTFExt:

@@ -28,9 +28,8 @@ from __future__ import annotations
 import json
 import struct
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from pybpf._util import record
 from pybpf.btf.kinds import ByteOrder, IntEncoding
 from pybpf.btf.layout import resolve_size
 from pybpf.btf.types import (
@@ -50,6 +49,7 @@ from pybpf.btf.types import (
     Void,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 if TYPE_CHECKING:
     from pybpf.btf._btf import BTF
 
@@ -82,7 +82,7 @@ NOTHING = Lit("")
 _MAX_RESOLVE = 32
 
 
-@dataclass
+@record
 class _Dumper:
     btf: BTF
     plain: bool

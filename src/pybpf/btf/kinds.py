@@ -28,7 +28,14 @@ from __future__ import annotations
 
 import struct
 from enum import IntEnum, IntFlag
-from typing import Literal
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    ByteOrder = Literal["little", "big"]
+else:
+    ByteOrder = str  # (a Literal of str for type checkers)
 
 __all__ = [
     "BTF_MAGIC",
@@ -45,7 +52,6 @@ __all__ = [
     "record_words",
 ]
 
-ByteOrder = Literal["little", "big"]
 
 BTF_MAGIC = 0xEB9F
 BTF_VERSION = 1

@@ -9,7 +9,6 @@ loops raises :class:`~pybpf.errors.BTFError` instead of hanging.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from pybpf.btf.types import (
     Array,
@@ -29,6 +28,7 @@ from pybpf.btf.types import (
 )
 from pybpf.errors import BTFError, Location
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 if TYPE_CHECKING:
     from pybpf.btf._btf import BTF
 

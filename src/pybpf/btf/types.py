@@ -1,4 +1,4 @@
-"""The BTF type model: one frozen, slotted dataclass per kind.
+"""The BTF type model: one frozen, slotted value type per kind (:func:`pybpf._util.immutable`).
 
 A type does not know its own id: ids are positions in a :class:`~pybpf.btf.BTF` (``btf[id]``),
 so the same values describe a parsed blob and one being built for encoding. References to
@@ -18,18 +18,20 @@ Class tree (``isinstance`` narrows the fields a kind has)::
 
 Kinds that add no field to their parent (``Void``, ``Ptr``, ``Typedef``, the modifiers,
 ``Struct``/``Union``, ``Enum``/``Enum64``) are plain subclasses with ``__slots__ = ()``: they
-inherit the parent dataclass's ``__init__``, ``__repr__`` (which prints the subclass's name),
-``__eq__`` (which requires the same class) and ``__hash__``, and ``dataclasses.fields`` and
-``replace`` work on them as on any dataclass. Decorating them would only generate the same
-methods again, at ~0.5 ms of import time each (``pybpf.btf`` is on every loader's path).
+inherit the parent's ``__init__``, ``__repr__`` (which prints the subclass's name), ``__eq__``
+(which requires the same class) and ``__hash__``, and ``dataclasses.fields`` and ``replace``
+work on them as on any dataclass. Decorating them would only make the same class again
+(``pybpf.btf`` is on every loader's path).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
-
+from pybpf._util import immutable
 from pybpf.btf.kinds import FuncLinkage, IntEncoding, Kind, VarLinkage
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 __all__ = [
     "Array",
@@ -67,7 +69,7 @@ __all__ = [
 _UNSIGNED = IntEncoding(0)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Member:
     """A struct/union member: ``bit_offset`` from the start of the enclosing type;
     ``bitfield_size`` is 0 unless the member is a bitfield."""
@@ -78,7 +80,7 @@ class Member:
     bitfield_size: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class EnumValue:
     """An enumerator. ``value`` is signed or unsigned as the enum's ``signed`` says."""
 
@@ -86,7 +88,7 @@ class EnumValue:
     value: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Param:
     """A function prototype parameter (a last parameter of type 0 means ``...``)."""
 
@@ -94,7 +96,7 @@ class Param:
     type: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class VarSecinfo:
     """A variable in a DATASEC: the VAR (or FUNC, for ``.ksyms``) type id, offset, size."""
 
@@ -103,7 +105,7 @@ class VarSecinfo:
     size: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class Type:
     """Base of every BTF type. ``kind`` is a class attribute (``Struct.kind is Kind.STRUCT``)."""
 
@@ -117,7 +119,7 @@ class Void(Type):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class Int(Type):
     """``BTF_KIND_INT``: an integer (or ``char``/``_Bool``) of ``size`` bytes.
 
@@ -135,7 +137,7 @@ class Int(Type):
         return bool(self.encoding & IntEncoding.SIGNED)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class Float(Type):
     """``BTF_KIND_FLOAT``: a floating-point type of ``size`` bytes."""
 
@@ -143,7 +145,7 @@ class Float(Type):
     size: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class Fwd(Type):
     """``BTF_KIND_FWD``: a forward declaration of a struct (or, with ``is_union``, a union)."""
 
@@ -151,7 +153,7 @@ class Fwd(Type):
     is_union: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class Array(Type):
     """``BTF_KIND_ARRAY``: ``nelems`` elements of ``type``, indexed by ``index_type``."""
 
@@ -161,7 +163,7 @@ class Array(Type):
     nelems: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class Ref(Type):
     """A type that is another type seen differently: a pointer, typedef or modifier."""
 
@@ -209,7 +211,7 @@ class Restrict(Modifier):
     kind: ClassVar[Kind] = Kind.RESTRICT
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class TypeTag(Modifier):
     """``BTF_KIND_TYPE_TAG``: ``btf_type_tag("name")`` on ``type``.
 
@@ -220,7 +222,7 @@ class TypeTag(Modifier):
     kflag: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class Composite(Type):
     """A struct or union of ``size`` bytes.
 
@@ -250,7 +252,7 @@ class Union(Composite):
     kind: ClassVar[Kind] = Kind.UNION
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class EnumType(Type):
     """An enum of ``size`` bytes; ``signed`` is the kind flag (Linux >= 6.0 sets it when the
     enum has a negative value; older BTF has it clear and values read as unsigned)."""
@@ -274,7 +276,7 @@ class Enum64(EnumType):
     kind: ClassVar[Kind] = Kind.ENUM64
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class Func(Type):
     """``BTF_KIND_FUNC``: a function ``name`` whose prototype is ``type`` (a FUNC_PROTO).
 
@@ -285,7 +287,7 @@ class Func(Type):
     linkage: FuncLinkage | int = FuncLinkage.STATIC
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class FuncProto(Type):
     """``BTF_KIND_FUNC_PROTO``: returns ``type`` (0: ``void``) and takes ``params``."""
 
@@ -294,7 +296,7 @@ class FuncProto(Type):
     params: tuple[Param, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class Var(Type):
     """``BTF_KIND_VAR``: a global variable ``name`` of ``type``.
 
@@ -305,7 +307,7 @@ class Var(Type):
     linkage: VarLinkage | int = VarLinkage.STATIC
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class Datasec(Type):
     """``BTF_KIND_DATASEC``: the variables of an ELF section (``.data``, ``.bss`` ...)."""
 
@@ -314,7 +316,7 @@ class Datasec(Type):
     vars: tuple[VarSecinfo, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@immutable(kw_only=True)
 class DeclTag(Type):
     """``BTF_KIND_DECL_TAG``: ``btf_decl_tag("name")`` on ``type`` (component_idx -1), or on
     its member/parameter number ``component_idx``."""

@@ -47,16 +47,23 @@ of a 2- or 4-byte float NaN, which Python converts through a double).
 
 Speed: a layout of whole, byte-aligned fields compiles to one :class:`struct.Struct` and a
 generated builder, so decoding a struct value is one ``unpack`` and one tuple; bitfields,
-unions and their containers take a slower general path. Pure: no I/O, no ``ctypes``; the
-kernel's maps (:mod:`pybpf.objects`) and the VM's maps both use :class:`MapCodec`.
+unions and their containers take a slower general path. A batch of plain structs (fields as
+they are, padding checked for the whole batch at once) decodes with no Python call per value
+(:mod:`pybpf.btf._values_batch`); :meth:`TypeCodec.packer` and :meth:`TypeCodec.reader` give a
+map's lookup path C-level calls for integer keys and flat values. Pure: no I/O, no
+``ctypes``; the kernel's maps (:mod:`pybpf.objects`) and the VM's maps both use
+:class:`MapCodec`.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pybpf.btf._values_batch import check_size, paused_gc, plain_many
 from pybpf.btf._values_build import node_of
 from pybpf.btf._values_flat import Compiled, compiled, flat_ok, many_struct
 from pybpf.btf._values_nodes import (
@@ -186,18 +193,52 @@ class TypeCodec:
             return self._many_general
         code = c.dec.format[1:]
         if len(code) == 1 and isinstance(node, IntNode | EnumNode | FloatNode):
-            order, post = c.dec.format[0], node.post()
-            if post is None:
-                return lambda data, n: list(many_struct(order, n, code).unpack_from(data))
-            return lambda data, n: list(map(post, many_struct(order, n, code).unpack_from(data)))
+            return _scalars_many(node, c.dec.format[0], code)
+        plain = plain_many(c)
+        if plain is not None:
+            return plain
         build, iter_unpack = c.build, c.dec.iter_unpack
-        return lambda data, n: list(map(build, iter_unpack(memoryview(data)[: n * size])))
+
+        def decode_many(data: bytes, count: int) -> list[Any]:
+            view = check_size(data, count, size)
+            with paused_gc():
+                return list(map(build, iter_unpack(view)))
+
+        return decode_many
 
     def _many_general(self, data: bytes, count: int) -> list[Any]:
-        if len(data) < count * self.size:
-            raise CodecError(f"{count} values of {self.size} bytes need {count * self.size} bytes")
+        check_size(data, count, self.size)
         decode, size = self.node.decode, self.size
-        return [decode(data, i * size) for i in range(count)]
+        with paused_gc():
+            return [decode(data, i * size) for i in range(count)]
+
+    # -- fast paths for callers that own a buffer ----------------------------------------------
+    def packer(self, buffer: Any) -> Callable[[Any], object] | None:
+        """A function writing an ``int`` of this integer or enum type into the first
+        :attr:`size` bytes of ``buffer`` (a writable buffer) in one C call
+        (``struct.Struct.pack_into``), for a caller's hot path; None for other types.
+
+        It raises (``struct.error``, ``TypeError`` …) for what it cannot pack — bytes, an
+        enum member's name, a number out of range — and the caller then takes
+        :attr:`encode`, whose checks decide (the bytes are the same wherever both accept a
+        value).
+        """
+        c, node = self._compiled, self.node
+        if c is None or not isinstance(node, IntNode | EnumNode) or node.pre() is not None:
+            return None
+        return functools.partial(c.enc.pack_into, buffer, 0)
+
+    def reader(self) -> tuple[Callable[[Any], Any], Callable[[Any], Any]] | None:
+        """``(unpack, build)`` with ``build(unpack(buffer)) == decode(buffer)`` for a buffer
+        of at least :attr:`size` bytes, for a caller's hot path: a flat layout's
+        ``unpack_from`` and its builder (C calls only for a struct made of its fields as they
+        are, and for an integer or float); None where the layout is not flat."""
+        c, node = self._compiled, self.node
+        if c is None:
+            return None
+        if isinstance(node, IntNode | FloatNode) and node.post() is None:
+            return c.dec.unpack_from, operator.itemgetter(0)
+        return c.dec.unpack_from, c.build
 
     # -- encoding ----------------------------------------------------------------------------
     def encoder(self, path: str) -> Encoder:
@@ -223,6 +264,26 @@ class TypeCodec:
         exec(source, ns)
         encode: Encoder = ns["encode"]  # type: ignore[assignment]
         return encode
+
+
+def _scalars_many(node: IntNode | EnumNode | FloatNode, order: str, code: str) -> ManyDecoder:
+    """``decode_many`` of an integer, enum or float type: one unpack of the whole batch (an
+    enum's members and a ``_Bool``'s bools looked up by ``map`` from C)."""
+    size = node.size
+    lookup: Callable[[int, int], object] | None = None
+    if isinstance(node, EnumNode):
+        lookup = node.members.get
+    elif isinstance(node, IntNode) and node.is_bool:
+        lookup = _BOOLS.get  # as IntNode.canonical: 0/1 are bools, other bytes stay ints
+
+    def decode_many(data: bytes, count: int) -> list[Any]:
+        items = many_struct(order, count, code).unpack_from(check_size(data, count, size))
+        return list(items) if lookup is None else list(map(lookup, items, items))
+
+    return decode_many
+
+
+_BOOLS: dict[int, bool] = {0: False, 1: True}
 
 
 def _fast_test(node: Node) -> str | None:
@@ -331,6 +392,20 @@ class MapCodec:
         values = _side(self.value, self.value_size, f"{prefix}value", order, False)
         self.encode_key, self.decode_key, self.decode_keys = keys  # type: ignore[method-assign, assignment]
         self.encode_value, self.decode_value, self.decode_values = values  # type: ignore[method-assign, assignment]
+        self._int_keys = int_keys
+        self._order = order
+
+    def key_packer(self, buffer: Any) -> Callable[[Any], object] | None:
+        """A function writing an ``int`` key into ``buffer`` in one C call, for a map's
+        lookup path (see :meth:`TypeCodec.packer`: when it raises, use :meth:`encode_key`);
+        None where keys are not integers (structs, or untyped keys decoded as bytes)."""
+        if self.key is not None:
+            return self.key.packer(buffer)
+        code = _UNSIGNED.get(self.key_size)
+        if not self._int_keys or code is None:
+            return None
+        prefix = "<" if self._order == "little" else ">"
+        return functools.partial(struct.Struct(prefix + code).pack_into, buffer, 0)
 
     def __repr__(self) -> str:
         key = self.key.node.desc if self.key else f"{self.key_size} bytes"
@@ -363,6 +438,9 @@ class MapCodec:
     def decode_values(self, data: bytes, count: int) -> list[object]:
         """``count`` values packed back to back."""
         return self.decode_values(data, count)
+
+
+_UNSIGNED = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 
 def _size(codec: TypeCodec | None, given: int | None, what: str) -> int:

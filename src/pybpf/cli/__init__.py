@@ -7,20 +7,28 @@ importing a single one of those modules, and ``pybpf spec OBJ`` imports ``pybpf.
 (and what it needs) but not the VM, the assembler or the kernel layer. A process that runs
 one command should pay for one command: ``pybpf prog loadall`` is measured against
 ``bpftool prog loadall`` as a whole process (``benchmarks/startup.py``).
+
+The hottest commands (:data:`FAST`) skip :mod:`argparse` altogether: their words are read by
+their module's ``main(words)`` (``prog loadall`` reads bpftool's keyword syntax by hand in
+any case), which spares the process ``argparse``, ``gettext``, ``locale``, ``shutil`` and
+``re`` (6-9 ms: argparse's help formatter imports ``shutil``, which imports the compression
+modules). Asked for ``--help``, or given a form the fast reader leaves to argparse, they go
+through argparse like every other command.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from pybpf.errors import BPFError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    import argparse
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "FAST", "build_parser", "main"]
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": (
@@ -57,6 +65,14 @@ A module registering several commands (``_asm``: ``asm`` and ``disasm``) is list
 command, at consecutive positions; ``tests/test_startup.py`` checks that each module registers
 exactly the commands listed for it, with the same help."""
 
+FAST: dict[tuple[str, ...], str] = {
+    ("prog", "loadall"): "pybpf.cli._loadall",
+    ("spec",): "pybpf.cli._spec",
+}
+"""Commands run without argparse: leading words -> the module whose ``main(words)`` runs the
+command with the words after them and returns the exit status, or ``None`` to leave a form
+it does not read to argparse. The module also registers the command with argparse."""
+
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The ``pybpf`` parser: with ``command`` (a name of :data:`COMMANDS`), only its
@@ -67,6 +83,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     (Each parser argparse makes costs a few locale look-ups: a command needs no parsers for
     the others.)
     """
+    import argparse  # noqa: PLC0415 - the FAST commands never load it
+
     parser = argparse.ArgumentParser(
         prog="pybpf", description="A pure-Python eBPF toolkit: write, load, attach, run eBPF."
     )
@@ -93,12 +111,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     if argv is None:
         argv = sys.argv[1:]
+    if "-h" not in argv and "--help" not in argv:
+        for words, module in FAST.items():
+            if tuple(argv[: len(words)]) == words:
+                __import__(module)
+                status = _run(argv[0], sys.modules[module].main, list(argv[len(words) :]))
+                if status is not None:
+                    return status
     parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
+    return _run(args.command, args.func, args) or 0
+
+
+def _run(command: str, func: Callable[[Any], int | None], args: object) -> int | None:
+    """``func(args)``'s status; a library error is printed as ``pybpf COMMAND: message``."""
     try:
-        status: int = args.func(args)
+        status = func(args)
     except BPFError as exc:
-        print(f"pybpf {args.command}: {exc}", file=sys.stderr)
+        print(f"pybpf {command}: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0

@@ -15,14 +15,17 @@ import argparse
 import importlib.util
 import ipaddress
 from collections.abc import MutableMapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from pybpf._util import field, record
 from pybpf.cli._demo_data import bundled, describe, ipv4_source, read_pcap
 from pybpf.errors import BPFError
 from pybpf.spec import CollectionSpec, load_collection_spec
 from pybpf.vm import TIERS, VM
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["register"]
 
@@ -31,7 +34,7 @@ BLOCK = "203.0.113.7"  # the scanner of the bundled capture
 BLOCK_AFTER = 9  # frames run before it is blocked
 
 
-@dataclass
+@record
 class Column:
     """What one runner (a VM tier or the kernel) made of the frames."""
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import ipaddress
 import struct
-from dataclasses import dataclass
 from importlib import resources
 
+from pybpf._util import immutable
 from pybpf.errors import BPFError
 
 __all__ = [
@@ -40,7 +40,7 @@ _TCP_FLAGS = "FSRPAU"
 ETH_P_IP, ETH_P_ARP, ETH_P_IPV6 = 0x0800, 0x0806, 0x86DD
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Frame:
     """One captured frame: its bytes and its capture time in microseconds."""
 

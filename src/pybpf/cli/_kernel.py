@@ -15,17 +15,17 @@ Output follows ``bpftool`` (plain text by default, ``--json`` for machine-readab
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
 
 from pybpf._uapi import MapType, ProgType
 from pybpf.errors import BPFError, SpecError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 if TYPE_CHECKING:
+    import argparse
     from datetime import datetime
+    from typing import Any
 
     from pybpf.asm.instruction import Instruction
 
@@ -84,6 +84,13 @@ def _register_map(subparsers: Any) -> None:
     dump = sub.add_parser("dump", help="dump a map's entries (decoded through its BTF)")
     _selector(dump, "MAP", optional=False)
     dump.set_defaults(func=_map_dump)
+
+
+def _json() -> Any:
+    """:mod:`json` (``--json`` only: a process that prints text does not import it)."""
+    import json  # noqa: PLC0415
+
+    return json
 
 
 # -- probe -----------------------------------------------------------------------------------
@@ -206,7 +213,7 @@ def prog_json(info: Any) -> dict[str, object]:
 def _prog_show(args: argparse.Namespace) -> int:
     infos = list(_selected(args.selector, "prog"))
     if args.json:
-        print(json.dumps([prog_json(i) for i in infos] if not args.selector else _one(infos)))
+        print(_json().dumps([prog_json(i) for i in infos] if not args.selector else _one(infos)))
     else:
         for info in infos:
             print(format_prog(info))
@@ -329,7 +336,7 @@ def map_json(info: Any) -> dict[str, object]:
 def _map_show(args: argparse.Namespace) -> int:
     infos = list(_selected(args.selector, "map"))
     if args.json:
-        print(json.dumps([map_json(i) for i in infos] if not args.selector else _one(infos)))
+        print(_json().dumps([map_json(i) for i in infos] if not args.selector else _one(infos)))
     else:
         for info in infos:
             print(format_map(info))
@@ -403,7 +410,7 @@ def _map_dump(args: argparse.Namespace) -> int:
         with Map.from_id(info.id) as m:
             dumps.append((info, _raw_entries(m)))
     if args.json:
-        print(json.dumps(_dump_json(dumps)))
+        print(_json().dumps(_dump_json(dumps)))
     elif all(info.btf_id for info in infos):
         print(_dump_btf(dumps))
     else:
@@ -411,7 +418,8 @@ def _map_dump(args: argparse.Namespace) -> int:
     return 0
 
 
-_Dump = list[tuple[Any, list[tuple[bytes, Any]]]]
+if TYPE_CHECKING:
+    _Dump = list[tuple[Any, list[tuple[bytes, Any]]]]
 
 
 def _dump_plain(dumps: _Dump) -> None:
@@ -539,5 +547,5 @@ def _entry_json(key: bytes, value: Any, info: Any = None, btf: Any = None) -> di
 
         w = JsonWriter(pretty=False)
         _entry_btf(w, btf, info, key, value, plain=False)
-        out["formatted"] = json.loads(w.text())
+        out["formatted"] = _json().loads(w.text())
     return out

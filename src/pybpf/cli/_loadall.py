@@ -15,18 +15,23 @@ map (``MAP`` is ``id N`` or ``pinned PATH``) in place of the object's map of tha
 index. Maps pinned by name
 go under ``/sys/fs/bpf``. Nothing is left pinned when something fails.
 
-This module imports only :mod:`argparse` until the command runs: a process that loads one
-object should not pay for the rest of pybpf.
+The command is one of :data:`pybpf.cli.FAST`: ``pybpf prog loadall OBJ PINDIR`` runs
+:func:`main` without argparse (and ``--help`` goes through :func:`register`'s parser). This
+module imports nothing until the command runs: a process that loads one object should not pay
+for the rest of pybpf.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import os
-from typing import Any
+import sys
 
-__all__ = ["register", "run"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+__all__ = ["main", "register", "run"]
 
 _USAGE = (
     "pybpf prog loadall OBJ PINDIR [type TYPE] [map {idx IDX | name NAME} MAP]... [pinmaps MAPDIR]"
@@ -43,7 +48,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("obj", metavar="OBJ", help="the eBPF object file")
     p.add_argument("pindir", metavar="PINDIR", help="the directory to pin the programs in")
-    p.add_argument("options", nargs=argparse.REMAINDER, metavar="...", help="type, map and pinmaps")
+    p.add_argument("options", nargs="...", metavar="...", help="type, map and pinmaps")
     p.set_defaults(func=run)
 
 
@@ -75,19 +80,37 @@ class _Options:
                 raise SpecError(f"unexpected {word!r}; usage: {_USAGE}")
 
 
+def main(words: list[str]) -> int:
+    """``pybpf prog loadall`` with the words after ``loadall`` (read without argparse: see
+    :data:`pybpf.cli.FAST`); the exit status (2 for a usage error, as argparse's).
+
+    Raises:
+        BPFError: as :func:`run`.
+    """
+    if len(words) < 2 or words[0].startswith("-") or words[1].startswith("-"):
+        print(f"usage: {_USAGE}", file=sys.stderr)
+        print("pybpf prog loadall: error: expected OBJ and PINDIR", file=sys.stderr)
+        return 2
+    return _load(words[0], words[1], words[2:])
+
+
 def run(args: argparse.Namespace) -> int:
     """Load ``args.obj``, pin its programs under ``args.pindir``; 0 on success."""
+    return _load(args.obj, args.pindir, args.options)
+
+
+def _load(obj: str, pindir: str, words: list[str]) -> int:
     from pybpf.objects.collection import Collection  # noqa: PLC0415
     from pybpf.spec.loader import load_collection_spec  # noqa: PLC0415
 
-    options = _Options(args.options)
-    spec = load_collection_spec(args.obj)
+    options = _Options(words)
+    spec = load_collection_spec(obj)
     if options.type is not None:
         _set_type(spec, options.type)
     given = _given_maps(spec, options.maps)
     try:
         with Collection.load(spec, maps=given) as coll:
-            _pin_all(coll, spec, args.pindir, options.pinmaps)
+            _pin_all(coll, spec, pindir, options.pinmaps)
     finally:
         for m in given.values():
             m.close()
@@ -151,8 +174,10 @@ def _pin_all(coll: Any, spec: Any, pindir: str, mapdir: str | None) -> None:
                 made.append(path)
     except BaseException:
         for path in made:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 - (contextlib is not otherwise needed here)
                 os.unlink(path)
+            except OSError:
+                pass
         raise
 
 

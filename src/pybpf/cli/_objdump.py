@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 
+from pybpf._util import immutable
 from pybpf.asm.disasm import get_instructions
 from pybpf.elf import SHF, SHT, STT, ELFFile, Relocation, Section, Symbol
 from pybpf.errors import BTFError
@@ -22,7 +22,7 @@ __all__ = ["ListingOptions", "objdump_listing"]
 _EXEC = int(SHF.EXECINSTR)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class ListingOptions:
     """What to show besides the instructions."""
 
@@ -32,7 +32,7 @@ class ListingOptions:
     source: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class _Ext:
     """What the listing reads from .BTF/.BTF.ext: per section, byte offset → lines."""
 
@@ -113,7 +113,7 @@ def _section(elf: ELFFile, sec: Section, opts: ListingOptions, ext: _Ext) -> Ite
             yield f"\t\t{rec.offset:016x}:  CO-RE {text}"
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class _Labels:
     names_at: dict[int, list[str]]  # byte offset → symbol names printed as `<name>:` headers
     addrs: list[int]  # sorted addresses of symbols usable in `<sym+off>` annotations

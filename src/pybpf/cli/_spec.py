@@ -10,11 +10,8 @@ the same as one JSON document.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
 
 from pybpf.btf import types as T
 from pybpf.btf._btf import BTF
@@ -29,6 +26,11 @@ from pybpf.spec.specs import (
     ProgramSpec,
     VariableSpec,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 __all__ = ["register"]
 
@@ -70,13 +72,26 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=_run)
 
 
+def main(words: list[str]) -> int | None:
+    """``pybpf spec OBJ [--json]`` read without argparse (see :data:`pybpf.cli.FAST`);
+    ``None`` for any other form (argparse reads it, and says what is wrong)."""
+    rest = [w for w in words if w != "--json"]
+    if len(rest) != 1 or rest[0].startswith("-") or len(words) > 2:
+        return None
+    return _show(rest[0], as_json=len(words) == 2)
+
+
 def _run(args: argparse.Namespace) -> int:
+    return _show(args.object, as_json=args.json)
+
+
+def _show(path: str, *, as_json: bool) -> int:
     try:
-        spec = load_collection_spec(args.object)
+        spec = load_collection_spec(path)
     except OSError as exc:
-        print(f"pybpf spec: {exc.filename or args.object}: {exc.strerror}", file=sys.stderr)
+        print(f"pybpf spec: {exc.filename or path}: {exc.strerror}", file=sys.stderr)
         return 1
-    lines = _json(spec) if args.json else _text(spec, args.object)
+    lines = _json(spec) if as_json else _text(spec, path)
     sys.stdout.write("".join(line + "\n" for line in lines))
     return 0
 
@@ -270,6 +285,8 @@ def _json(spec: CollectionSpec) -> list[str]:
         "globals": [_variable_json(k, v) for k, v in spec.variables.items()],
         "externs": [_extern_json(e) for e in spec.externs.values()],
     }
+    import json  # noqa: PLC0415 - --json only
+
     return [json.dumps(doc, indent=2)]
 
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import struct
 from enum import IntEnum, IntFlag
-from typing import Literal
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Literal
+
+    ByteOrder = Literal["little", "big"]
+else:
+    ByteOrder = str  # (a Literal of str for type checkers)
 
 __all__ = [
     "EHDR",
@@ -37,7 +44,6 @@ __all__ = [
     "Layout",
 ]
 
-ByteOrder = Literal["little", "big"]
 
 _ORDER_CHAR = {"little": "<", "big": ">"}
 

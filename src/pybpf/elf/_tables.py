@@ -10,11 +10,14 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Sequence
 from itertools import accumulate
-from typing import cast
 
 from pybpf.elf._layout import SHN, STB, STT, STV
 from pybpf.elf.records import Relocation, Section, Symbol, new_relocation, new_symbol
 from pybpf.errors import ELFError, Location
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["StringTable", "read_relocations", "read_symbols"]
 
@@ -87,7 +90,7 @@ class StringTable:
             at = self.at
             pairs = zip(offsets, found, strict=True)
             found = [at(off) if name is None else name for off, name in pairs]
-        return cast(list[str], found)
+        return found  # type: ignore[return-value]  # (no None left)
 
 
 def read_symbols(

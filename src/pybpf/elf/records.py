@@ -7,16 +7,18 @@ Known enum values come back as the enum member (``SHT.PROGBITS``), unknown ones 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import MISSING, dataclass, field, fields, make_dataclass
-from typing import Any, TypeVar, cast
-
+from pybpf._util import MISSING, field, immutable, record
 from pybpf.elf._layout import R_BPF, SHT, STB, STT, STV
 from pybpf.errors import ELFError, Location
 
-__all__ = ["FileView", "Relocation", "Section", "Symbol"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
 
-_T = TypeVar("_T")
+    _T = TypeVar("_T")
+
+__all__ = ["FileView", "Relocation", "Section", "Symbol"]
 
 
 class FileView:
@@ -51,7 +53,7 @@ def _unpickle_file_view(data: bytes) -> FileView:
 _NO_FILE = FileView(memoryview(b""))
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Section:
     """One section header, with lazy, bounds-checked access to its contents.
 
@@ -94,7 +96,7 @@ class Section:
         return view[self.offset : end]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Symbol:
     """One symbol table entry. ``index`` is its position in the table (0 is the null symbol).
 
@@ -113,7 +115,7 @@ class Symbol:
     index: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Relocation:
     """One relocation entry, with its symbol resolved.
 
@@ -130,9 +132,9 @@ class Relocation:
 
 
 def _fast_constructor(cls: type[_T]) -> Callable[..., _T]:
-    """A constructor of ``cls`` (a frozen slotted dataclass) about twice as fast.
+    """A constructor of ``cls`` (a frozen slotted record) about twice as fast.
 
-    A frozen dataclass sets each field through ``object.__setattr__``; that dominates the
+    A frozen record sets each field through ``object.__setattr__``; that dominates the
     cost of decoding thousands of symbols and relocations. The returned callable builds a
     mutable twin with the same slots (plain attribute stores), then makes it a ``cls``
     instance by ``__class__`` assignment, which CPython allows between identical slot
@@ -143,24 +145,20 @@ def _fast_constructor(cls: type[_T]) -> Callable[..., _T]:
     def become(self: Any) -> None:
         self.__class__ = cls
 
-    specs = [
-        (f.name, f.type, field(default=f.default)) if f.default is not MISSING else (f.name, f.type)
-        for f in fields(cast(Any, cls))
-    ]
-    twin = make_dataclass(
-        f"_Mutable{cls.__name__}",
-        specs,
-        namespace={"__post_init__": become, "__doc__": f"A mutable {cls.__name__}."},
-        slots=True,
-        eq=False,
-        repr=False,
-        match_args=False,
-    )
+    annotations: dict[str, object] = {}
+    namespace: dict[str, object] = {"__annotations__": annotations, "__post_init__": become}
+    for f in getattr(cls, "__record_fields__", ()):
+        annotations[f.name] = f.type
+        if f.default is not MISSING:
+            namespace[f.name] = f.default
+    namespace["__doc__"] = f"A mutable {cls.__name__}."
+    twin: Any = record(type(f"_Mutable{cls.__name__}", (), namespace), slots=True, eq=False)
     try:
-        probe = twin(*[None] * len(specs))
+        probe = twin(*[None] * len(annotations))
     except TypeError:
         return cls
-    return cast(Callable[..., _T], twin) if type(probe) is cls else cls
+    made: Callable[..., _T] = twin
+    return made if type(probe) is cls else cls
 
 
 new_section = _fast_constructor(Section)

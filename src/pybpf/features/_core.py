@@ -11,16 +11,20 @@ again. Caches are kept per backend, so a fake kernel never pollutes the real one
 from __future__ import annotations
 
 import ctypes
-import enum
 import errno
 import os
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
-from pybpf.asm.instruction import Instruction, encode
+from pybpf._util import field, immutable
 from pybpf.errors import NotSupportedError, SyscallError
 from pybpf.sys import MapCreateAttr, ProgLoadAttr, current, map_create, prog_load
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    import enum
+
+    from pybpf.asm.instruction import Instruction
 
 __all__ = [
     "ABSENT_ERRNOS",
@@ -32,6 +36,8 @@ __all__ = [
     "create_map",
     "have",
     "kernel_name",
+    "kernel_version_code",
+    "known",
     "load_program",
     "privilege_hint",
     "privileged",
@@ -43,7 +49,7 @@ ABSENT_ERRNOS = frozenset({errno.EINVAL, errno.E2BIG, errno.EOPNOTSUPP, ENOTSUPP
 _CAP_SYS_ADMIN, _CAP_BPF = 21, 39
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Feature:
     """A named kernel capability, found out by a probe.
 
@@ -84,6 +90,12 @@ def have(feature: Feature) -> bool:
         raise
     cache[feature.name] = answer
     return answer
+
+
+def known(feature: Feature) -> bool | None:
+    """The cached answer about ``feature``, or ``None`` when it was not asked yet (never
+    probes: for callers that try first and probe only when the kernel refuses)."""
+    return _cache().get(feature.name)
 
 
 def check(feature: Feature) -> None:
@@ -129,7 +141,7 @@ def clear_cache() -> None:
 
 
 # -- probing tools ---------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
+@immutable
 class LoadResult:
     """What a probe load gave: ``errno`` 0 when the program loaded, and the verifier log."""
 
@@ -150,6 +162,8 @@ def load_program(
     license: bytes = b"GPL",
 ) -> LoadResult:
     """Load a probe program and close it at once; never raises for a refusal."""
+    from pybpf.asm.instruction import encode  # noqa: PLC0415 - only probes that run encode
+
     code = ctypes.create_string_buffer(encode(insns), len(insns) * 8 + 8)
     lic = ctypes.create_string_buffer(license)
     log = ctypes.create_string_buffer(log_size) if log_size else None
@@ -195,6 +209,58 @@ def conclude(err: int, command: str, *, present: Sequence[int] = (0,)) -> bool:
     if err in ABSENT_ERRNOS:
         return False
     raise SyscallError(command, err)
+
+
+def kernel_version_code() -> int:
+    """``LINUX_VERSION_CODE`` of the running kernel (``KERNEL_VERSION(a, b, c)``), as libbpf
+    computes it (Ubuntu's and Debian's real version when they record one)."""
+    try:
+        with open("/proc/version_signature") as f:
+            text = f.read().split()[-1]
+    except OSError:
+        uts = os.uname()
+        text = _debian_version(uts.version) or uts.release
+    found = _version(text)
+    if found is None:
+        return 0
+    a, b, c = found
+    return (a << 16) + (b << 8) + min(c, 255)
+
+
+def _digits_end(text: str, start: int) -> int:
+    end = start
+    while end < len(text) and text[end].isdigit():
+        end += 1
+    return end
+
+
+def _version(text: str, *, patch: bool = False) -> tuple[int, int, int] | None:
+    """``(a, b, c)`` of ``text`` starting ``a.b`` or ``a.b.c`` (``c`` 0 when absent, unless
+    ``patch`` requires it), else ``None``."""
+    dot = _digits_end(text, 0)
+    if dot == 0 or text[dot : dot + 1] != ".":
+        return None
+    end = _digits_end(text, dot + 1)
+    if end == dot + 1:
+        return None
+    c, last = 0, _digits_end(text, end + 1) if text[end : end + 1] == "." else end
+    if last > end + 1:
+        c = int(text[end + 1 : last])
+    elif patch:
+        return None
+    return int(text[:dot]), int(text[dot + 1 : end]), c
+
+
+def _debian_version(version: str) -> str:
+    """The ``a.b.c`` after ``Debian `` in ``uname -v`` (Debian's kernels say their real
+    version there), or ``""``."""
+    at = version.find("Debian ")
+    while at >= 0:
+        rest = version[at + 7 :]
+        if _version(rest, patch=True) is not None:
+            return rest
+        at = version.find("Debian ", at + 1)
+    return ""
 
 
 def kernel_name(member: enum.IntEnum) -> str:

@@ -12,7 +12,7 @@ import functools
 from pybpf.errors import SyscallError
 from pybpf.features._core import Feature, conclude
 from pybpf.features.rawbtf import Kind, blob, int_type, type_record, u32s
-from pybpf.sys import BtfInfo, BtfLoadAttr, btf_load, command_name, obj_get_info_by_fd
+from pybpf.sys import BtfLoadAttr, btf_load, command_name, obj_get_info_by_fd
 
 __all__ = ["BTF_KINDS", "btf_kind", "load_raw_btf"]
 
@@ -91,6 +91,8 @@ def btf_kind(kind: str) -> Feature:
 
 def probe_module_btf() -> bool:
     """Kernel module BTF (5.11): BTF info reports a name (the same release added both)."""
+    from pybpf.sys.info import BtfInfo  # noqa: PLC0415 - the info layouts: this probe only
+
     types, strings, _ = BTF_KINDS["int"]
     data = blob(types, strings)
     buf = ctypes.create_string_buffer(data, len(data))

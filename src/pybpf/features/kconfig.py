@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 from collections.abc import Mapping
 
@@ -23,6 +22,8 @@ def parse_kernel_config(text: str) -> dict[str, str]:
 def kernel_config() -> Mapping[str, str] | None:
     """The running kernel's configuration from /proc/config.gz or /boot/config-<release>;
     ``None`` when neither is readable."""
+    import gzip  # noqa: PLC0415 - only kconfig externs read the configuration
+
     try:
         with gzip.open("/proc/config.gz", "rt") as f:
             return parse_kernel_config(f.read())

@@ -13,12 +13,12 @@ import ctypes
 import errno
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from pybpf._uapi import AttachType, LinkType, ProgType
+from pybpf._util import immutable
 from pybpf.errors import SyscallError
+from pybpf.features import _insns
 from pybpf.features._core import Feature, conclude, kernel_name
-from pybpf.features._insns import RET0
 from pybpf.features.programs import load_params
 from pybpf.sys import FD, LinkCreateAttr, ProgLoadAttr, command_name, link_create, prog_load
 
@@ -29,7 +29,7 @@ _NFPROTO_INVALID = 255
 _MAX_KPROBE_MULTI_CNT = 1 << 20
 
 
-@dataclass(frozen=True)
+@immutable(slots=False)
 class _LinkProbe:
     prog_type: ProgType
     attach_type: AttachType
@@ -94,12 +94,12 @@ LINK_TYPES: dict[LinkType, _LinkProbe] = {
 def _load(p: _LinkProbe) -> FD:
     from pybpf.asm.instruction import encode  # noqa: PLC0415 - only probes encode here
 
-    code = ctypes.create_string_buffer(encode(RET0))
+    code = ctypes.create_string_buffer(encode(_insns.RET0))
     lic = ctypes.create_string_buffer(b"GPL")
     params = load_params(p.prog_type)
     attr = ProgLoadAttr(
         prog_type=p.prog_type,
-        insn_cnt=len(RET0),
+        insn_cnt=len(_insns.RET0),
         insns=ctypes.addressof(code),
         license=ctypes.addressof(lic),
         expected_attach_type=p.attach_type,

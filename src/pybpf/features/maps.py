@@ -16,7 +16,7 @@ from pybpf.features._core import ENOTSUPP, Feature, conclude, create_map, kernel
 from pybpf.features.rawbtf import storage_btf
 from pybpf.sys import BtfLoadAttr, MapCreateAttr, btf_load, command_name, map_create
 
-__all__ = ["MAP_TYPE_MIN_KERNEL", "map_type"]
+__all__ = ["MAP_TYPE_MIN_KERNEL", "map_type"]  # (RINGBUF: exported by pybpf.features)
 
 BPF_F_NO_PREALLOC = 1 << 0
 BPF_F_MMAPABLE = 1 << 10
@@ -135,3 +135,7 @@ def map_type(t: MapType) -> Feature:
         functools.partial(_probe, t),
         "map_type",
     )
+
+
+RINGBUF = map_type(MapType.RINGBUF)
+"""The BPF ring buffer (Linux 5.8): the ``ringbuf`` map type."""

@@ -11,8 +11,8 @@ import errno
 
 from pybpf._uapi import AttachType, MapType, ProgType
 from pybpf.errors import SyscallError
+from pybpf.features import _insns
 from pybpf.features._core import Feature, conclude, create_map, load_program
-from pybpf.features._insns import EXIT, RET0, call, op
 from pybpf.features.btf import probe_module_btf
 from pybpf.sys import (
     GetIdAttr,
@@ -100,51 +100,55 @@ def _batch_ops() -> bool:
 def _global_data() -> bool:
     attr = MapCreateAttr(map_type=MapType.ARRAY, key_size=4, value_size=32, max_entries=1)
     with map_create(attr) as fd:
-        lddw = op("LD.IMM64.MAP_VALUE", 1, imm=fd.fileno()).with_fields(imm_hi=16)
-        insns = (lddw, op("ST.MEM.DW", 1, off=0, imm=42), *RET0)
+        lddw = _insns.op("LD.IMM64.MAP_VALUE", 1, imm=fd.fileno()).with_fields(imm_hi=16)
+        insns = (lddw, _insns.op("ST.MEM.DW", 1, off=0, imm=42), *_insns.RET0)
         return _loads(ProgType.SOCKET_FILTER, insns)
 
 
 def _large_insns() -> bool:
-    insns = (op("ALU64.MOV.K", 0, imm=1),) * _MAX_INSNS + (EXIT,)
+    insns = (_insns.op("ALU64.MOV.K", 0, imm=1),) * _MAX_INSNS + (_insns.EXIT,)
     return _loads(ProgType.SOCKET_FILTER, insns)
 
 
 def _bounded_loops() -> bool:
     insns = (
-        op("ALU64.MOV.K", 0, imm=10),
-        op("ALU64.SUB.K", 0, imm=1),
-        op("JMP.JNE.K", 0, off=-2, imm=0),
-        EXIT,
+        _insns.op("ALU64.MOV.K", 0, imm=10),
+        _insns.op("ALU64.SUB.K", 0, imm=1),
+        _insns.op("JMP.JNE.K", 0, off=-2, imm=0),
+        _insns.EXIT,
     )
     return _loads(ProgType.SOCKET_FILTER, insns)
 
 
 def _isa(jump: str) -> bool:
-    insns = (op("ALU64.MOV.K", 0, imm=0), op(jump, 0, off=1, imm=1), op("ALU64.MOV.K", 0, imm=1))
-    return _loads(ProgType.SOCKET_FILTER, (*insns, EXIT))
+    insns = (
+        _insns.op("ALU64.MOV.K", 0, imm=0),
+        _insns.op(jump, 0, off=1, imm=1),
+        _insns.op("ALU64.MOV.K", 0, imm=1),
+    )
+    return _loads(ProgType.SOCKET_FILTER, (*insns, _insns.EXIT))
 
 
 def _isa_v4() -> bool:
     insns = (
-        op("ALU64.MOV.K", 0, imm=0),
-        op("ALU64.MOVSX8", 0, 0),
-        op("ALU64.SDIV.K", 0, imm=1),
-        op("ALU64.BSWAP16", 0),
-        op("JMP32.JA", imm=0),
-        EXIT,
+        _insns.op("ALU64.MOV.K", 0, imm=0),
+        _insns.op("ALU64.MOVSX8", 0, 0),
+        _insns.op("ALU64.SDIV.K", 0, imm=1),
+        _insns.op("ALU64.BSWAP16", 0),
+        _insns.op("JMP32.JA", imm=0),
+        _insns.EXIT,
     )
     return _loads(ProgType.SOCKET_FILTER, insns)
 
 
 def _probe_read_kernel() -> bool:
     insns = (
-        op("ALU64.MOV.X", 1, 10),
-        op("ALU64.ADD.K", 1, imm=-8),
-        op("ALU64.MOV.K", 2, imm=8),
-        op("ALU64.MOV.K", 3, imm=0),
-        call(_PROBE_READ_KERNEL),
-        EXIT,
+        _insns.op("ALU64.MOV.X", 1, 10),
+        _insns.op("ALU64.ADD.K", 1, imm=-8),
+        _insns.op("ALU64.MOV.K", 2, imm=8),
+        _insns.op("ALU64.MOV.K", 3, imm=0),
+        _insns.call(_PROBE_READ_KERNEL),
+        _insns.EXIT,
     )
     return _loads(ProgType.TRACEPOINT, insns)
 
@@ -152,7 +156,7 @@ def _probe_read_kernel() -> bool:
 def _log_true_size() -> bool:
     from pybpf.asm.instruction import encode  # noqa: PLC0415
 
-    code, lic, log = (ctypes.create_string_buffer(b) for b in (encode(RET0), b"GPL", 4096))
+    code, lic, log = (ctypes.create_string_buffer(b) for b in (encode(_insns.RET0), b"GPL", 4096))
     attr = ProgLoadAttr(prog_type=ProgType.SOCKET_FILTER, insn_cnt=2, log_level=1, log_size=4096)
     attr.insns, attr.license = ctypes.addressof(code), ctypes.addressof(lic)
     attr.log_buf = ctypes.addressof(log)
@@ -170,7 +174,7 @@ EXP_ATTACH_TYPE = Feature(
     "expected attach type at load",
     "4.17",
     lambda: _loads(
-        ProgType.CGROUP_SOCK, RET0, expected_attach_type=AttachType.CGROUP_INET_SOCK_CREATE
+        ProgType.CGROUP_SOCK, _insns.RET0, expected_attach_type=AttachType.CGROUP_INET_SOCK_CREATE
     ),
 )
 ISA_V2 = Feature("ISA extension v2", "4.14", lambda: _isa("JMP.JLT.K"))
@@ -185,11 +189,13 @@ BATCH_OPS = Feature("batch map operations", "5.6", _batch_ops)
 MEMCG_ACCOUNT = Feature(
     "memcg-based memory accounting",
     "5.11",
-    lambda: _loads(ProgType.SOCKET_FILTER, (call(_KTIME_GET_COARSE_NS), EXIT)),
+    lambda: _loads(ProgType.SOCKET_FILTER, (_insns.call(_KTIME_GET_COARSE_NS), _insns.EXIT)),
 )
 MODULE_BTF = Feature("kernel module BTF", "5.11", probe_module_btf)
 BPF_COOKIE = Feature(
-    "BPF cookie", "5.15", lambda: _loads(ProgType.TRACEPOINT, (call(_GET_ATTACH_COOKIE), EXIT))
+    "BPF cookie",
+    "5.15",
+    lambda: _loads(ProgType.TRACEPOINT, (_insns.call(_GET_ATTACH_COOKIE), _insns.EXIT)),
 )
 LOG_TRUE_SIZE = Feature("verifier log true size", "6.4", _log_true_size)
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import errno
 import functools
-import os
-import re
-from typing import TypedDict
 
 from pybpf._uapi import AttachType, ProgType
 from pybpf.errors import SyscallError
+from pybpf.features import _insns
 from pybpf.features._core import (
     ENOTSUPP,
     Feature,
@@ -24,10 +22,14 @@ from pybpf.features._core import (
     conclude,
     have,
     kernel_name,
+    kernel_version_code,
     load_program,
 )
-from pybpf.features._insns import EXIT, RET0, call
 from pybpf.sys import command_name
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import TypedDict
 
 __all__ = ["PROG_TYPE_MIN_KERNEL", "helper", "kernel_version_code", "prog_type"]
 
@@ -91,30 +93,18 @@ _BTF_TARGET_REFUSAL = {
 _UNKNOWN_HELPER = ("invalid func ", "unknown func ", "program of this type cannot use helper ")
 
 
-def kernel_version_code() -> int:
-    """``LINUX_VERSION_CODE`` of the running kernel (``KERNEL_VERSION(a, b, c)``), as libbpf
-    computes it (Ubuntu's and Debian's real version when they record one)."""
-    try:
-        with open("/proc/version_signature") as f:
-            text = f.read().split()[-1]
-    except OSError:
-        uts = os.uname()
-        found = re.search(r"Debian (\d+\.\d+\.\d+)", uts.version)
-        text = found.group(1) if found else uts.release
-    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
-    if not m:
-        return 0
-    a, b, c = (int(x or 0) for x in m.groups())
-    return (a << 16) + (b << 8) + min(c, 255)
+if TYPE_CHECKING:
 
+    class LoadParams(TypedDict, total=False):
+        """Load attributes of a probe program (keywords of :func:`load_program`)."""
 
-class LoadParams(TypedDict, total=False):
-    """Load attributes of a probe program (keywords of :func:`load_program`)."""
+        expected_attach_type: int
+        flags: int
+        kern_version: int
+        attach_btf_id: int
 
-    expected_attach_type: int
-    flags: int
-    kern_version: int
-    attach_btf_id: int
+else:
+    LoadParams = dict
 
 
 def load_params(t: ProgType) -> LoadParams:
@@ -131,7 +121,7 @@ def load_params(t: ProgType) -> LoadParams:
 
 def _probe_type(t: ProgType) -> bool:
     refusal = _BTF_TARGET_REFUSAL.get(t)
-    r = load_program(t, RET0, log_size=4096 if refusal else 0, **load_params(t))
+    r = load_program(t, _insns.RET0, log_size=4096 if refusal else 0, **load_params(t))
     if refusal is not None:
         if r.errno == errno.EINVAL and refusal in r.log:
             return True
@@ -157,7 +147,7 @@ def _probe_helper(t: ProgType, helper_id: int) -> bool:
         return False
     if t in _BTF_TARGET_REFUSAL or t == ProgType.STRUCT_OPS:
         raise SyscallError(_PROG_LOAD, errno.EOPNOTSUPP, "helpers of this type cannot be probed")
-    r = load_program(t, (call(helper_id), EXIT), log_size=8192, **load_params(t))
+    r = load_program(t, (_insns.call(helper_id), _insns.EXIT), log_size=8192, **load_params(t))
     return _helper_outcome(r)
 
 

@@ -15,8 +15,9 @@ Layout (include/uapi/linux/btf.h, https://docs.kernel.org/bpf/btf.html), host by
 
 from __future__ import annotations
 
-import enum
 import struct
+
+from pybpf.btf.kinds import Kind  # (pybpf.btf's enum: this module only encodes records)
 
 __all__ = ["Kind", "blob", "int_type", "storage_btf", "type_record"]
 
@@ -24,30 +25,6 @@ _MAGIC = 0xEB9F
 _HEADER = struct.Struct("=HBBIIIII")
 _U32 = struct.Struct("=I")
 _TYPE = struct.Struct("=III")
-
-
-class Kind(enum.IntEnum):
-    """BTF kinds (``BTF_KIND_*``)."""
-
-    INT = 1
-    PTR = 2
-    ARRAY = 3
-    STRUCT = 4
-    UNION = 5
-    ENUM = 6
-    FWD = 7
-    TYPEDEF = 8
-    VOLATILE = 9
-    CONST = 10
-    RESTRICT = 11
-    FUNC = 12
-    FUNC_PROTO = 13
-    VAR = 14
-    DATASEC = 15
-    FLOAT = 16
-    DECL_TAG = 17
-    TYPE_TAG = 18
-    ENUM64 = 19
 
 
 def type_record(name_off: int, kind: Kind, vlen: int, size_or_type: int, kflag: int = 0) -> bytes:

@@ -20,10 +20,9 @@ Everything closes on ``close()``, on ``with`` exit and when garbage-collected.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pybpf._util import lazy_exports
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 if TYPE_CHECKING:
     from pybpf.objects._errors import CodecError, SpecError
     from pybpf.objects.arena import ArenaMap

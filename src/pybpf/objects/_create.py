@@ -11,18 +11,17 @@ synthesized one. After a refusal: EINVAL for a type the kernel lacks becomes
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import mmap
-import re
 
 from pybpf._uapi import MapType
+from pybpf._util import replace
 from pybpf.btf import BTF
 from pybpf.errors import NotSupportedError, SyscallError
 from pybpf.features import OBJ_NAME, OBJ_NAME_DOT, have, kernel_name, map_type
 from pybpf.features.rawbtf import storage_btf
 from pybpf.objects._errors import SpecError, with_hint
-from pybpf.objects._memlock import ensure_memlock
+from pybpf.objects._memlock import memlock_raised
 from pybpf.objects.btf import BTFHandle
 from pybpf.spec import MapSpec
 from pybpf.sys import FD, MapCreateAttr, current, map_create
@@ -80,13 +79,17 @@ _NEED_NO_PREALLOC = _LOCAL_STORAGE | {MapType.LPM_TRIE}
 _MAPS_OF_MAPS = {MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS}
 
 
+_NAME_CHARS_NO_DOT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_NAME_CHARS = _NAME_CHARS_NO_DOT | {"."}
+
+
 def object_name(name: str) -> bytes:
     """A kernel object name: at most 15 characters of ``[A-Za-z0-9_.]`` (others become
     ``_``; dots too on kernels before 5.2), or empty where the kernel has no names (< 4.15)."""
     if not name or not have(OBJ_NAME):
         return b""
-    allowed = r"[^A-Za-z0-9_.]" if have(OBJ_NAME_DOT) else r"[^A-Za-z0-9_]"
-    return re.sub(allowed, "_", name)[:_NAME_LEN].encode("ascii")
+    allowed = _NAME_CHARS if have(OBJ_NAME_DOT) else _NAME_CHARS_NO_DOT
+    return "".join(c if c in allowed else "_" for c in name[:_NAME_LEN]).encode("ascii")
 
 
 def _fixup(spec: MapSpec) -> MapSpec:
@@ -100,7 +103,7 @@ def _fixup(spec: MapSpec) -> MapSpec:
         changes["flags"] = spec.flags | BPF_F_NO_PREALLOC
     if t == MapType.ARENA:
         changes["flags"] = spec.flags | BPF_F_MMAPABLE
-    return dataclasses.replace(spec, **changes) if changes else spec  # type: ignore[arg-type]
+    return replace(spec, **changes) if changes else spec
 
 
 def _ring_size(size: int) -> int:
@@ -194,7 +197,6 @@ def create(spec: MapSpec, inner: object | None = None) -> tuple[FD, MapSpec]:
         _btf(spec, attr, owned)
         if spec.type in _MAPS_OF_MAPS:
             attr.inner_map_fd = _inner_fd(spec, inner, owned)
-        ensure_memlock()
         return _create(attr, spec), spec
     finally:
         for obj in owned:
@@ -216,6 +218,11 @@ def _inner_fd(spec: MapSpec, inner: object | None, owned: list[object]) -> int:
 def _create(attr: MapCreateAttr, spec: MapSpec) -> FD:
     try:
         return map_create(attr)
+    except SyscallError as exc:
+        if not memlock_raised(exc.errno or 0):
+            raise _explain(exc, spec) from None
+    try:
+        return map_create(attr)  # once more, RLIMIT_MEMLOCK lifted
     except SyscallError as exc:
         raise _explain(exc, spec) from None
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TypeVar
 
 from pybpf.errors import ClosedError
 from pybpf.objects import pin
 from pybpf.objects._errors import SpecError
 from pybpf.sys import FD
 
-__all__ = ["Handle"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import TypeVar
 
-_H = TypeVar("_H", bound="Handle")
+    _H = TypeVar("_H", bound="Handle")
+
+__all__ = ["Handle"]
 
 
 class Handle:

@@ -23,10 +23,9 @@ verifier rejects only if it is reachable (``bpf_ksym_exists()`` guards it)::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
+from pybpf._util import immutable
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import CallKind, PseudoSrc
 from pybpf.btf._btf import BTF
@@ -54,7 +53,7 @@ helper ``POISON_KFUNC_BASE + extern index``."""
 _CALL = 0x85
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Resolved:
     """What a ksym extern resolved to: a kernel BTF id (with the module's BTF fd and
     ``fd_array`` index, 0 for vmlinux) or a kallsyms ``address``."""
@@ -169,7 +168,7 @@ def _lddw(insn: Instruction, ext: ExternSpec, found: Resolved | None) -> Instruc
     )
 
 
-_POISONED = re.compile(rf"^(\d+): \(85\) call unknown#({POISON_KFUNC_BASE // 1000}\d{{3}})$")
+_POISONED = rf"^(\d+): \(85\) call unknown#({POISON_KFUNC_BASE // 1000}\d{{3}})$"
 
 
 def explain_kfunc_log(log: str, externs: Sequence[str]) -> str:
@@ -179,9 +178,11 @@ def explain_kfunc_log(log: str, externs: Sequence[str]) -> str:
         12: (85) call unknown#2002000003     12: <invalid kfunc call>
         invalid func unknown#2002000003  ->  kfunc 'name' is referenced but wasn't resolved
     """
+    import re  # noqa: PLC0415 - only a refused load reads its log
+
     lines = log.split("\n")
     for i in range(len(lines) - 1):
-        m = _POISONED.match(lines[i])
+        m = re.match(_POISONED, lines[i])
         if m and lines[i + 1] == f"invalid func unknown#{m.group(2)}":
             index = int(m.group(2)) - POISON_KFUNC_BASE
             if 0 <= index < len(externs):

@@ -18,23 +18,28 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import struct
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 from pybpf._uapi import ProgType
-from pybpf.asm.instruction import Instruction, encode
+from pybpf._util import immutable
 from pybpf.asm.opcodes import PseudoSrc
 from pybpf.errors import NotSupportedError, SyscallError, VerifierError
-from pybpf.features import have, kernel_version_code, prog_type
+from pybpf.features import have, kernel_version_code
 from pybpf.objects._create import object_name
 from pybpf.objects._errors import SpecError, with_hint
-from pybpf.objects._memlock import ensure_memlock
-from pybpf.objects._verifier import LineResolver, summarize
+from pybpf.objects._memlock import memlock_raised
 from pybpf.spec import ProgramSpec
 from pybpf.sys import FD, ProgLoadAttr, prog_load
 
-__all__ = ["LoadOptions", "load", "patch_maps"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from pybpf.asm.instruction import Instruction
+    from pybpf.objects._verifier import LineResolver
+    from pybpf.spec._lazy import Lazy
+
+__all__ = ["LoadOptions", "load", "patch_maps", "program_code"]
 
 _LOG_START = 256 * 1024
 _LOG_MAX = (1 << 30) - 1  # the kernel refuses log_size >= UINT_MAX >> 2
@@ -42,7 +47,7 @@ _ATTEMPTS = 5
 _MAP_SRCS = (PseudoSrc.MAP_FD, PseudoSrc.MAP_VALUE)
 
 
-@dataclass(frozen=True)
+@immutable(slots=False)
 class LoadOptions:
     """What a load needs beyond the spec.
 
@@ -73,6 +78,51 @@ class LoadOptions:
     expected_attach_type: int | None = None
 
 
+_INSTRUCTIONS: Lazy[list[Instruction]] = vars(ProgramSpec)["instructions"]
+_LDDW = 0x18
+_IMM = struct.Struct("=i")  # the imm of a slot, in the host's byte order (checked by _check)
+
+
+def program_code(spec: ProgramSpec, maps: Mapping[str, object]) -> bytes:
+    """The bytes to load: the spec's instructions with every map reference replaced by the
+    map's fd, encoded.
+
+    A program parsed from an object and never decoded (its instructions still a recipe
+    with an ``image()``: :class:`~pybpf.spec._linker.LinkedCode`, or its relocated form)
+    is not decoded here either: the map fds are written into its bytes. Anything else, and
+    anything the bytes path cannot vouch for, goes through :func:`patch_maps` and
+    :func:`~pybpf.asm.instruction.encode` (which raise the errors).
+
+    Raises:
+        SpecError: as :func:`patch_maps`; ValueError: as ``encode``.
+    """
+    make = getattr(_INSTRUCTIONS.pending(spec), "image", None)
+    image = make() if make is not None else None
+    if image is not None:
+        code = _with_map_fds(image[0], image[1], maps, sys.byteorder == "little")
+        if code is not None:
+            return code
+    from pybpf.asm.instruction import encode  # noqa: PLC0415 - programs made by hand
+
+    return encode(patch_maps(spec, maps))
+
+
+def _with_map_fds(
+    code: bytearray, refs: Mapping[int, str], maps: Mapping[str, object], little: bool
+) -> bytes | None:
+    """``code`` with each reference's map fd written into its ``lddw``; ``None`` when a
+    reference is not a map reference or names no map (:func:`patch_maps` says which)."""
+    for slot, name in refs.items():
+        at = slot * 8
+        src = code[at + 1] >> 4 if little else code[at + 1] & 0xF
+        target = maps.get(name)
+        if code[at] != _LDDW or src not in _MAP_SRCS or target is None:
+            return None
+        fd = target if isinstance(target, int) else target.fileno()  # type: ignore[attr-defined]
+        _IMM.pack_into(code, at + 4, fd)
+    return bytes(code)
+
+
 def patch_maps(spec: ProgramSpec, maps: Mapping[str, object]) -> list[Instruction]:
     """The spec's instructions with every map reference replaced by the map's fd.
 
@@ -101,7 +151,7 @@ _NEED_TARGET = {ProgType.TRACING, ProgType.LSM, ProgType.EXT}
 
 
 def _check(spec: ProgramSpec, opts: LoadOptions) -> None:
-    if not spec.instructions:
+    if not spec.insn_count:
         raise SpecError(f"program {spec.name!r} has no instructions")
     if spec.type in _NEED_TARGET and not opts.attach_btf_id:
         target = f" ({spec.attach_to})" if spec.attach_to else ""
@@ -196,10 +246,9 @@ def load(spec: ProgramSpec, maps: Mapping[str, object], opts: LoadOptions) -> tu
         SyscallError: another refusal, with a hint where one helps.
     """
     _check(spec, opts)
-    code = encode(patch_maps(spec, maps))
+    code = program_code(spec, maps)
     keep: list[object] = []
     attr = _attr(spec, code, opts, keep)
-    ensure_memlock()
     if opts.log_level:
         return _load_logged(attr, spec, opts, opts.log_level)
     try:
@@ -215,6 +264,8 @@ def _load_retrying(attr: ProgLoadAttr) -> FD:
         try:
             return prog_load(attr)
         except SyscallError as exc:
+            if memlock_raised(exc.errno or 0):
+                continue  # RLIMIT_MEMLOCK lifted: once more
             if exc.errno != errno.EAGAIN or attempt == _ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
@@ -242,9 +293,13 @@ def _refusal(exc: SyscallError, log: str, spec: ProgramSpec, opts: LoadOptions) 
     if opts.explain is not None:
         log = opts.explain(log)
     if log.strip():
+        from pybpf.objects._verifier import summarize  # noqa: PLC0415 - a refusal only
+
         resolve = opts.resolve or line_resolver(spec)
         return VerifierError(exc.command, exc.errno or 0, log, summarize(log, resolve))
     if exc.errno == errno.EINVAL and isinstance(spec.type, ProgType):
+        from pybpf.features import prog_type  # noqa: PLC0415 - a refusal only
+
         feature = prog_type(spec.type)
         try:
             if not have(feature):

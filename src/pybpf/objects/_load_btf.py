@@ -17,14 +17,21 @@ include/uapi/linux/bpf.h), host byte order, ``insn_off`` in instruction slots::
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
+from pybpf._util import record
 from pybpf.btf._btf import BTF
+from pybpf.btf.kinds import Kind
 from pybpf.errors import NotSupportedError, SyscallError, VerifierError
 from pybpf.features import btf_kind, have
-from pybpf.objects._sanitize import missing_kinds, sanitized
+from pybpf.features._core import known
+from pybpf.features.btf import BTF_KINDS
+from pybpf.objects._sanitize import QMARK_DATASEC, sanitized
 from pybpf.objects.btf import BTFHandle
 from pybpf.spec import CollectionSpec, ProgramSpec
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from pybpf.btf.types import Type
 
 __all__ = ["LoadedBTF", "ext_info", "load_collection_btf"]
 
@@ -32,7 +39,7 @@ _FUNC_INFO = struct.Struct("=II")
 _LINE_INFO = struct.Struct("=IIII")
 
 
-@dataclass
+@record
 class LoadedBTF:
     """The collection's BTF as loaded (``handle`` ``None`` when the kernel took none, with
     ``error`` saying why), whether programs may carry func/line info, and ``fixed``: the
@@ -69,6 +76,34 @@ def load_collection_btf(spec: CollectionSpec, *, mandatory: bool) -> LoadedBTF:
         if changes
         else btf
     )
+    if _known_lacking():
+        return _load_sanitized(btf, changes, raw_fixed, fixed, mandatory=mandatory)
+    try:  # a kernel that knows every kind the BTF uses takes it as it is: no probe needed
+        handle = BTFHandle.load(raw_fixed)
+    except (VerifierError, SyscallError):
+        return _load_sanitized(btf, changes, raw_fixed, fixed, mandatory=mandatory)
+    return LoadedBTF(handle, func_info=_has_funcs(btf) or have(btf_kind("func")), fixed=fixed)
+
+
+def _known_lacking() -> bool:
+    """Whether probes asked before say the kernel lacks a BTF kind (then the BTF is
+    sanitised first, as libbpf does, rather than tried as it is)."""
+    kinds = [btf_kind(kind) for kind in BTF_KINDS]
+    return any(known(feature) is False for feature in (*kinds, QMARK_DATASEC))
+
+
+def _has_funcs(btf: BTF) -> bool:
+    """Whether ``btf`` has a FUNC (then a kernel that took it knows FUNC, and so func info)."""
+    return any(btf.kind_of(i) is Kind.FUNC for i in range(btf.start_id, len(btf)))
+
+
+def _load_sanitized(
+    btf: BTF, changes: dict[int, Type], raw_fixed: bytes, fixed: BTF, *, mandatory: bool
+) -> LoadedBTF:
+    """libbpf's way, where the kernel refused the BTF as it is: probe the kinds it uses,
+    sanitise those the kernel lacks away, load that."""
+    from pybpf.objects._sanitize import missing_kinds  # noqa: PLC0415 - old kernels only
+
     base = btf_kind("int")
     if not have(base):
         if mandatory:

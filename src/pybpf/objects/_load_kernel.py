@@ -18,21 +18,24 @@ https://docs.kernel.org/bpf/libbpf/program_types.html.
 from __future__ import annotations
 
 import contextlib
-import mmap
+import ctypes
 import os
+import weakref
 from collections.abc import Iterable
-from typing import NamedTuple
 
+from pybpf._util import immutable
 from pybpf.btf._btf import BTF
 from pybpf.btf._load import KernelBTF
 from pybpf.btf.cache import load_cached
 from pybpf.btf.kinds import Kind
 from pybpf.errors import BTFError, NotSupportedError, SyscallError
 from pybpf.objects._errors import SpecError
-from pybpf.objects.btf import BTFHandle
-from pybpf.objects.introspect import btf_ids
-from pybpf.spec.core import CandidateCache, make_targets
-from pybpf.spec.core.relocate import Targets
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from pybpf.objects.btf import BTFHandle
+    from pybpf.spec.core import CandidateCache
+    from pybpf.spec.core.relocate import Targets
 
 __all__ = [
     "BTF_DIR",
@@ -89,26 +92,73 @@ def kernel_btf(directory: str = BTF_DIR) -> KernelBTF:
     return found
 
 
-def _read_sysfs(path: str) -> bytes:
+def _read_sysfs(path: str) -> bytes | memoryview:
     """A sysfs BTF file's bytes: mapped where the kernel allows it (recent kernels map
-    ``/sys/kernel/btf/*`` privately, as libbpf >= 1.6 does; three times faster than
-    reading, which sysfs serves a page per call), else read."""
+    ``/sys/kernel/btf/*`` privately, as libbpf >= 1.6 does; faster than reading, which
+    sysfs serves a page per call), else read. A mapping is not copied: the BTF parsed from
+    it keeps it for as long as it lives."""
+    mapped = _map_readonly(path)
+    if mapped is not None:
+        return mapped
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size:
-            try:
-                with mmap.mmap(f.fileno(), size, mmap.MAP_PRIVATE, mmap.PROT_READ) as mapped:
-                    return bytes(mapped)
-            except (OSError, ValueError):
-                pass
         return f.read()
+
+
+def _map_file(path: str) -> memoryview:
+    """A file's bytes, mapped (a BTF index cache entry: the index's arrays are then views
+    of the page cache, not copies).
+
+    Raises:
+        OSError: no such file; ValueError: an empty one, or one that cannot be mapped.
+    """
+    mapped = _map_readonly(path)
+    if mapped is None:
+        raise ValueError(f"{path}: cannot be mapped")
+    return mapped
+
+
+_PROT_READ, _MAP_PRIVATE = 1, 2
+_MAP_FAILED = ctypes.c_void_p(-1).value
+_libc: ctypes.CDLL | None = None
+
+
+def _map_readonly(path: str) -> memoryview | None:
+    """A read-only private mapping of the file at ``path`` (``None`` when it is empty or
+    the kernel will not map it), with no file descriptor kept open.
+
+    :class:`mmap.mmap` keeps a duplicate of the file's fd for as long as the mapping lives
+    (before Python 3.13's ``trackfd=False``); the kernel's BTF stays mapped for the
+    process's life, and so would two fds. So the mapping is made with libc's ``mmap`` and
+    unmapped when the last view of it is gone.
+
+    Raises:
+        OSError: the file cannot be opened.
+    """
+    global _libc  # noqa: PLW0603 - loaded on first use
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.mmap.restype = ctypes.c_void_p
+        _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int]
+        _libc.mmap.argtypes += [ctypes.c_int, ctypes.c_long]
+        _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.fstat(fd).st_size
+        addr = _libc.mmap(None, size, _PROT_READ, _MAP_PRIVATE, fd, 0) if size else None
+    finally:
+        os.close(fd)
+    if addr is None or addr == _MAP_FAILED:
+        return None
+    pages = (ctypes.c_char * size).from_address(addr)
+    weakref.finalize(pages, _libc.munmap, addr, size)
+    return memoryview(pages).cast("B").toreadonly()
 
 
 def _read_kernel_btf(directory: str) -> KernelBTF:
     """:func:`pybpf.btf.load_kernel_btf`, the files mapped rather than read (the BTF layer
     may not map files; this one may)."""
     path = os.path.join(directory, "vmlinux")
-    vmlinux = load_cached(_read_sysfs(path), name=path)
+    vmlinux = load_cached(_read_sysfs(path), name=path, read=_map_file)
     found: dict[str, BTF] = {}
     errors: dict[str, BTFError | OSError] = {}
     for name in sorted(os.listdir(directory)):
@@ -122,7 +172,8 @@ def _read_kernel_btf(directory: str) -> KernelBTF:
     return KernelBTF(vmlinux, found, errors)
 
 
-class Found(NamedTuple):
+@immutable
+class Found:
     """A type found in the kernel's BTF: its id, the BTF holding it and the module's name
     (``""`` for vmlinux)."""
 
@@ -171,6 +222,9 @@ class ModuleFDs:
         self._array: list[int] = []
 
     def _open(self) -> dict[str, BTFHandle]:
+        from pybpf.objects.btf import BTFHandle  # noqa: PLC0415 - only kfuncs/ksyms in modules
+        from pybpf.objects.introspect import btf_ids  # noqa: PLC0415
+
         handles: dict[str, BTFHandle] = {}
         try:
             for btf_id in btf_ids():
@@ -340,6 +394,8 @@ class KernelView:
             NotSupportedError: no target given and the kernel exposes no BTF.
         """
         if self._core is None:
+            from pybpf.spec.core import CandidateCache, make_targets  # noqa: PLC0415 - CO-RE only
+
             target = self._core_target
             if target is None:
                 kbtf = self.btf()

@@ -23,24 +23,26 @@ As libbpf's ``bpf_object__create_maps`` and ``bpf_object__create_map``, for each
 
 from __future__ import annotations
 
-import dataclasses
+import ctypes
 import errno
 import mmap
 import os
+import sys
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from pybpf._uapi import MapType
+from pybpf._util import replace
 from pybpf.errors import NotSupportedError, SyscallError
 from pybpf.features import MMAPABLE_MAPS, have
 from pybpf.objects import _create, pin
-from pybpf.objects._errors import SpecError
-from pybpf.objects.arena import ArenaMap
-from pybpf.objects.info import map_info
-from pybpf.objects.kv import KeyValueMap
+from pybpf.objects._errors import SpecError, with_hint
 from pybpf.objects.map import Map
 from pybpf.spec import BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, MapSpec, PinType, VariableSpec
-from pybpf.sys import FD
+from pybpf.sys import FD, MapElemAttr, map_update_elem
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["MapMaker", "arena_data_offset", "is_global_data"]
 
@@ -130,14 +132,14 @@ class MapMaker:
     # -- creating ----------------------------------------------------------------------------
     def _effective(self, mspec: MapSpec) -> MapSpec:
         if is_global_data(mspec) and mspec.flags & BPF_F_MMAPABLE and not have(MMAPABLE_MAPS):
-            return dataclasses.replace(mspec, flags=mspec.flags & ~BPF_F_MMAPABLE)
+            return replace(mspec, flags=mspec.flags & ~BPF_F_MMAPABLE)
         return mspec
 
     def _with_btf(self, mspec: MapSpec) -> MapSpec:
         """The spec as given to the kernel: the loaded BTF, or none."""
         if self.btf is None or mspec.type in _NO_BTF or not isinstance(mspec.type, MapType):
-            return dataclasses.replace(mspec, btf=None, key_type=None, value_type=None)
-        return dataclasses.replace(mspec, btf=self.btf)
+            return replace(mspec, btf=None, key_type=None, value_type=None)
+        return replace(mspec, btf=self.btf)
 
     def _create(self, mspec: MapSpec) -> Map:
         inner: FD | None = None
@@ -156,7 +158,7 @@ class MapMaker:
     def _typed(self, made: MapSpec, mspec: MapSpec) -> MapSpec:
         """The spec a map object keeps: its BTF the fixed-up object BTF (DATASECs sized)."""
         btf = self.types if self.types is not None and mspec.btf is not None else mspec.btf
-        return dataclasses.replace(made, btf=btf)
+        return replace(made, btf=btf)
 
     def _raw(self, mspec: MapSpec, inner: FD | None) -> tuple[FD, MapSpec]:
         """Create with BTF, then (as libbpf) without it if the kernel refused."""
@@ -166,7 +168,7 @@ class MapMaker:
         except (SyscallError, NotSupportedError):
             if given.btf is None or not (given.key_type or given.value_type):
                 raise
-        bare = dataclasses.replace(mspec, btf=None, key_type=None, value_type=None)
+        bare = replace(mspec, btf=None, key_type=None, value_type=None)
         return _create.create(bare, inner)
 
     # -- pinning -----------------------------------------------------------------------------
@@ -190,6 +192,8 @@ class MapMaker:
 
     def _check_compat(self, mspec: MapSpec, fd: FD, path: str) -> None:
         """libbpf's ``map_is_reuse_compat``."""
+        from pybpf.objects.info import map_info  # noqa: PLC0415 - pinned maps only
+
         info = map_info(fd.fileno())
         want = _create._fixup(mspec)
         for field in _COMPARED:
@@ -217,17 +221,24 @@ class MapMaker:
 
     # -- contents ----------------------------------------------------------------------------
     def _populate(self, made: Map, mspec: MapSpec, maps: Mapping[str, Map], arena: int) -> None:
-        if isinstance(made, ArenaMap):
-            view = made.mmap()
-            if mspec.data:
-                view[arena : arena + len(mspec.data)] = mspec.data
+        if mspec.type == MapType.ARENA:
+            from pybpf.objects.arena import ArenaMap  # noqa: PLC0415 - arenas are rare
+
+            if isinstance(made, ArenaMap):
+                view = made.mmap()
+                if mspec.data:
+                    view[arena : arena + len(mspec.data)] = mspec.data
+                return
+        if not (mspec.contents or mspec.data is not None or mspec.freeze):
             return
+        from pybpf.objects.kv import KeyValueMap  # noqa: PLC0415 - its family made `made`
+
         if not isinstance(made, KeyValueMap):
             if mspec.contents or mspec.data:
                 raise SpecError(f"map {mspec.name!r}: a {mspec.type.name} map takes no contents")
             return
         if mspec.data is not None:
-            made[0] = self._data_image(mspec)
+            _store_raw(made, 0, self._data_image(mspec))
         for key, value in mspec.contents:
             if mspec.type == MapType.PROG_ARRAY:
                 continue  # filled once the programs are loaded
@@ -244,3 +255,20 @@ class MapMaker:
                 raise SpecError(f"variable {var.name!r} is {var.size} bytes, not {len(var.value)}")
             image[var.offset : var.offset + var.size] = var.value
         return bytes(image[: mspec.value_size])
+
+
+def _store_raw(made: Map, key: int, value: bytes) -> None:
+    """Store a global-data image (the kernel's bytes already) at ``key`` without the map's
+    codec: a typed codec would be built from the map's BTF only to pass the bytes on.
+
+    Raises:
+        SyscallError: the kernel refused the update.
+    """
+    kbuf = ctypes.create_string_buffer(key.to_bytes(made.key_size, sys.byteorder), made.key_size)
+    vbuf = ctypes.create_string_buffer(value, len(value))
+    attr = MapElemAttr(map_fd=made.fileno(), key=ctypes.addressof(kbuf))
+    attr.value = ctypes.addressof(vbuf)
+    try:
+        map_update_elem(attr)
+    except SyscallError as exc:
+        raise with_hint(exc, f"writing the initial value of map {made.name!r}") from None

@@ -24,26 +24,32 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from pybpf._uapi import AttachType, LinkType, ProgType
-from pybpf.asm.instruction import Instruction
+from pybpf._util import field, record
 from pybpf.asm.opcodes import PseudoSrc
-from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import Kind
-from pybpf.features import EXP_ATTACH_TYPE, have, link_type
+from pybpf.features import EXP_ATTACH_TYPE, have
 from pybpf.objects import _load
 from pybpf.objects._errors import SpecError
-from pybpf.objects._ksyms import Resolved, explain_kfunc_log, extern_refs, patch_externs
 from pybpf.objects._load_btf import LoadedBTF, ext_info
 from pybpf.objects._load_kernel import Found, KernelView
-from pybpf.objects._load_structops import Attach
-from pybpf.objects.btf import BTFHandle
-from pybpf.objects.info import program_info
 from pybpf.objects.program import Program
 from pybpf.spec import CollectionSpec, ProgramSpec
-from pybpf.spec.core import CoreResult, explain_verifier_log, relocate_program
 from pybpf.spec.sections import SecFlag, find_section
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from pybpf.asm.instruction import Instruction
+    from pybpf.features import Feature
+    from pybpf.objects._ksyms import Resolved
+    from pybpf.objects._load_structops import Attach
+    from pybpf.spec._lazy import Lazy
+    from pybpf.spec.core import CoreResult
+
+# (CO-RE, externs, struct_ops and BTF attach targets are imported where they are needed:
+# a load of an object that uses none of them does not pay for their modules.)
+_INSTRUCTIONS: Lazy[list[Instruction]] = vars(ProgramSpec)["instructions"]
 
 __all__ = ["Prepared", "ProgramPreparer", "load_prepared"]
 
@@ -57,7 +63,7 @@ _ATTACH_NAMES: dict[AttachType, tuple[str, Kind]] = {
 _BTF_TARGETS = frozenset({ProgType.TRACING, ProgType.LSM, ProgType.EXT})
 
 
-@dataclass
+@record
 class Prepared:
     """A program ready to load once the maps exist."""
 
@@ -99,12 +105,15 @@ class ProgramPreparer:
         """
         prog = self.spec.programs[name]
         out, results = self._relocated(prog)
-        insns: list[Instruction] = out.instructions
-        if self.spec.externs and extern_refs(insns, self.spec.externs):
-            insns = patch_externs(insns, self.spec.externs, self.ksyms)
-        if self.arena:
-            insns = _move_arena_refs(insns, self.arena)
-        out.instructions = insns
+        if self.spec.externs or self.arena:  # else the instructions stay undecoded
+            from pybpf.objects._ksyms import extern_refs, patch_externs  # noqa: PLC0415
+
+            insns: list[Instruction] = out.instructions
+            if self.spec.externs and extern_refs(insns, self.spec.externs):
+                insns = patch_externs(insns, self.spec.externs, self.ksyms)
+            if self.arena:
+                insns = _move_arena_refs(insns, self.arena)
+            out.instructions = insns
         prepared = Prepared(out, results)
         self._attach_type(prepared)
         return prepared
@@ -112,8 +121,11 @@ class ProgramPreparer:
     def _relocated(self, prog: ProgramSpec) -> tuple[ProgramSpec, list[CoreResult]]:
         if not prog.core_relos:
             out = copy.copy(prog)
-            out.instructions = list(prog.instructions)
+            pending = _INSTRUCTIONS.pending(prog)  # a recipe is immutable: share it
+            out.instructions = pending if pending is not None else list(prog.instructions)
             return out, []
+        from pybpf.spec.core import relocate_program  # noqa: PLC0415 - CO-RE only
+
         asked = copy.copy(prog)
         asked.autoload = True  # relocate even a program loaded on request only
         return relocate_program(asked, self.kernel.core_cache())
@@ -124,7 +136,7 @@ class ProgramPreparer:
         flags = sec.flags if sec is not None else SecFlag.NONE
         if flags & SecFlag.EXP_ATTACH_OPT and not have(EXP_ATTACH_TYPE):
             prepared.expected_attach_type = 0
-        if flags & SecFlag.USDT and have(link_type(LinkType.UPROBE_MULTI)):
+        if flags & SecFlag.USDT and have(_link_type(LinkType.UPROBE_MULTI)):
             prog.attach_type = AttachType.TRACE_UPROBE_MULTI
         if prog.type == ProgType.STRUCT_OPS:
             found = self.struct_ops.get(prog.name)
@@ -192,6 +204,10 @@ class ProgramPreparer:
                 f"program {prog.name!r} ({prog.type.name.lower()}) replaces a function of "
                 "another program: pass that program in attach_programs"
             )
+        from pybpf.btf._btf import BTF  # noqa: PLC0415 - freplace only
+        from pybpf.objects.btf import BTFHandle  # noqa: PLC0415
+        from pybpf.objects.info import program_info  # noqa: PLC0415
+
         fd = target if isinstance(target, int) else target.fileno()  # type: ignore[attr-defined]
         info = program_info(fd)
         if not info.btf_id:
@@ -205,6 +221,12 @@ class ProgramPreparer:
                 f"program {info.name!r}"
             )
         return fd, type_id
+
+
+def _link_type(t: LinkType) -> Feature:
+    from pybpf.features.links import link_type  # noqa: PLC0415 - USDT programs only
+
+    return link_type(t)
 
 
 def _move_arena_refs(insns: Sequence[Instruction], arena: Mapping[str, int]) -> list[Instruction]:
@@ -238,6 +260,9 @@ def load_prepared(
     results = prepared.core
 
     def explain(log: str) -> str:
+        from pybpf.objects._ksyms import explain_kfunc_log  # noqa: PLC0415 - a refusal only
+        from pybpf.spec.core import explain_verifier_log  # noqa: PLC0415
+
         return explain_kfunc_log(explain_verifier_log(log, results), externs)
 
     opts = _load.LoadOptions(

@@ -20,9 +20,9 @@ time, not at load.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field, replace
 
 from pybpf._uapi import MapType
+from pybpf._util import field, immutable, record, replace
 from pybpf.btf._btf import BTF
 from pybpf.btf._load import KernelBTF
 from pybpf.btf.kinds import Kind
@@ -31,7 +31,7 @@ from pybpf.errors import SyscallError
 from pybpf.objects._create import object_name
 from pybpf.objects._errors import SpecError, with_hint
 from pybpf.objects._load_kernel import find_in_kernel
-from pybpf.objects._memlock import ensure_memlock
+from pybpf.objects._memlock import memlock_raised
 from pybpf.objects.map import Map
 from pybpf.spec import MapSpec
 from pybpf.spec.core import essential_name
@@ -44,7 +44,7 @@ BPF_F_VTYPE_BTF_OBJ_FD = 1 << 15
 _FD = struct.Struct("=Q")  # the value holds an ``unsigned long`` per function pointer
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Attach:
     """What a struct_ops program loads against: the kernel struct's BTF id, the member's
     index in it (its expected attach type) and the module holding it (``""``: vmlinux)."""
@@ -54,7 +54,7 @@ class Attach:
     module: str
 
 
-@dataclass
+@record
 class StructOpsPlan:
     """A struct_ops map laid out the kernel's way (see the module docstring)."""
 
@@ -208,10 +208,14 @@ def create_struct_ops_map(mspec: MapSpec, plan: StructOpsPlan, btf_fd: int, modu
     if module_fd:
         attr.value_type_btf_obj_fd = module_fd
         attr.map_flags |= BPF_F_VTYPE_BTF_OBJ_FD
-    ensure_memlock()
     try:
         fd = map_create(attr)
     except SyscallError as exc:
-        raise with_hint(exc, f"creating struct_ops map {mspec.name!r}") from None
+        if not memlock_raised(exc.errno or 0):
+            raise with_hint(exc, f"creating struct_ops map {mspec.name!r}") from None
+        try:
+            fd = map_create(attr)  # once more, RLIMIT_MEMLOCK lifted
+        except SyscallError as again:
+            raise with_hint(again, f"creating struct_ops map {mspec.name!r}") from None
     made = replace(mspec, value_size=len(plan.value), key_size=4, max_entries=1)
     return Map._wrap(fd, made)

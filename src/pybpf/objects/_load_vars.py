@@ -14,7 +14,6 @@ are always accepted. A variable without BTF reads as bytes and takes bytes or an
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
 
 from pybpf.btf._btf import BTF
 from pybpf.objects._errors import CodecError
@@ -22,6 +21,10 @@ from pybpf.objects.codec import encode_exact
 from pybpf.objects.kv import ArrayMap, KeyValueMap
 from pybpf.objects.variable import Variable
 from pybpf.spec import BPF_F_MMAPABLE, VariableSpec
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["GlobalVariable"]
 

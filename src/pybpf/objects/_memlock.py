@@ -1,33 +1,49 @@
-"""Raise RLIMIT_MEMLOCK once, on kernels that still charge bpf memory to it (before 5.11).
+"""Raise RLIMIT_MEMLOCK on kernels that still charge bpf memory to it (before 5.11), once a
+creation shows it is needed.
 
-libbpf does the same (``bump_rlimit_memlock``): kernels with memcg-based accounting ignore the
-limit, older ones refuse maps and programs with EPERM once the locked memory passes it.
+libbpf lifts the limit before its first map or program (``bump_rlimit_memlock``), after
+probing for memcg-based accounting: kernels that have it ignore the limit, older ones refuse
+maps, programs and BTF with EPERM once the locked memory passes it. The probe is a program
+load (and its instructions), so pybpf asks it only after a creation was refused with EPERM
+(:func:`memlock_raised`), and the caller tries once more when the limit was lifted: a load
+on a current kernel never pays for the probe.
 """
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import resource
 
 from pybpf.errors import SyscallError
-from pybpf.features import MEMCG_ACCOUNT, have
 
-__all__ = ["ensure_memlock"]
+__all__ = ["memlock_raised"]
 
 _state = {"done": False}
 
 
-def ensure_memlock() -> None:
-    """Lift RLIMIT_MEMLOCK to infinity if this kernel needs it; a no-op after the first call
-    and on kernels with memcg accounting. Failure to raise it is left for the EPERM hint."""
-    if _state["done"]:
-        return
-    try:
-        needed = not have(MEMCG_ACCOUNT)
-    except SyscallError:
-        return  # inconclusive (no privileges yet): ask again next time
+def memlock_raised(err: int) -> bool:
+    """After a map, program or BTF creation refused with ``err``: whether RLIMIT_MEMLOCK was
+    lifted just now (at most once per process), so the creation is worth one more try.
+
+    Only an EPERM qualifies, where the limit is finite and the kernel has no memcg
+    accounting (or cannot say: the limit is then lifted anyway, as it harms nothing; a
+    process without the privilege to raise it gets False).
+    """
+    if err != errno.EPERM or _state["done"]:
+        return False
     _state["done"] = True
-    if needed:
-        unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_MEMLOCK, unlimited)
+    soft, _ = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    if soft == resource.RLIM_INFINITY:
+        return False
+    from pybpf.features import MEMCG_ACCOUNT, have  # noqa: PLC0415 - a refusal only
+
+    try:
+        if have(MEMCG_ACCOUNT):
+            return False
+    except SyscallError:
+        pass  # inconclusive (the probe hit the limit, or no privileges): try to raise it
+    try:
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (resource.RLIM_INFINITY,) * 2)
+    except (ValueError, OSError):
+        return False
+    return True

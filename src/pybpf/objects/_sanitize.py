@@ -26,8 +26,8 @@ uses; tests pass ``missing`` explicitly.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import replace
 
+from pybpf._util import replace
 from pybpf.btf._btf import BTF
 from pybpf.btf.encode import encode
 from pybpf.btf.kinds import FuncLinkage

@@ -11,7 +11,6 @@ index to ``file:line`` for programs that carry line info in their spec instead. 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 __all__ = ["LineResolver", "summarize"]
@@ -20,8 +19,9 @@ LineResolver = Callable[[int], "str | None"]
 """Instruction index → ``"file.c:line"`` (or ``None``)."""
 
 # an instruction line, or one a loader rewrote ("12: <invalid CO-RE relocation>")
-_INSN = re.compile(r"^(\d+): (?:\([0-9a-f]{2}\) (.*?)|(<invalid [^>]*>))(?:\s+;.*)?$")
-_SOURCE = re.compile(r"^; (.*) @ (\S+:\d+)$")
+# (patterns, compiled on first use: only a refused load reads a log; ``re`` caches them)
+_INSN = r"^(\d+): (?:\([0-9a-f]{2}\) (.*?)|(<invalid [^>]*>))(?:\s+;.*)?$"
+_SOURCE = r"^; (.*) @ (\S+:\d+)$"
 _TRAILER = ("processed ", "verification time", "stack depth", "-- END PROG LOAD LOG --")
 
 
@@ -37,9 +37,11 @@ def summarize(log: str, resolve: LineResolver | None = None) -> str:
     lines = _reason_lines(log.splitlines())
     if not lines:
         return ""
+    import re  # noqa: PLC0415 - see _INSN
+
     reason = lines[-1].strip()
     for i in range(len(lines) - 2, -1, -1):
-        found = _INSN.match(lines[i])
+        found = re.match(_INSN, lines[i])
         if found:
             text = found[2] if found[2] is not None else found[3]
             return f"{reason}\n  at {_where(lines, i, int(found[1]), text, resolve)}"
@@ -55,10 +57,12 @@ def _where(lines: list[str], at: int, insn: int, text: str, resolve: LineResolve
 
 
 def _source_before(lines: list[str], at: int) -> str | None:
+    import re  # noqa: PLC0415 - see _INSN
+
     for j in range(at - 1, -1, -1):
-        found = _SOURCE.match(lines[j])
+        found = re.match(_SOURCE, lines[j])
         if found:
             return f"{found[2]}: {found[1].strip()}"
-        if not _INSN.match(lines[j]) and not lines[j].startswith(("R", " ", "\t", "from ")):
+        if not re.match(_INSN, lines[j]) and not lines[j].startswith(("R", " ", "\t", "from ")):
             return None
     return None

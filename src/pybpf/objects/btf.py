@@ -14,8 +14,12 @@ from types import TracebackType
 
 from pybpf.errors import SyscallError, VerifierError
 from pybpf.objects._errors import with_hint
-from pybpf.objects.info import BTFInfo, btf_info
-from pybpf.sys import FD, BtfInfo, BtfLoadAttr, btf_get_fd_by_id, btf_load, obj_get_info_by_fd
+from pybpf.objects._memlock import memlock_raised
+from pybpf.sys import FD, BtfLoadAttr, btf_get_fd_by_id, btf_load, obj_get_info_by_fd
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from pybpf.objects.info import BTFInfo
 
 __all__ = ["BTFHandle"]
 
@@ -42,6 +46,8 @@ class BTFHandle:
         try:
             return cls(btf_load(attr))
         except SyscallError as exc:
+            if memlock_raised(exc.errno or 0):
+                return cls.load(raw)  # once more, RLIMIT_MEMLOCK lifted
             if exc.errno == errno.EPERM:
                 raise with_hint(exc) from None
         return cls(_load_logged(attr))
@@ -60,10 +66,14 @@ class BTFHandle:
 
     def info(self) -> BTFInfo:
         """Id, name, size and whether the kernel provides this BTF."""
+        from pybpf.objects.info import btf_info  # noqa: PLC0415 - info is not on a load's path
+
         return btf_info(self._fd.fileno())
 
     def raw(self) -> bytes:
         """The BTF bytes as the kernel holds them."""
+        from pybpf.sys.info import BtfInfo  # noqa: PLC0415
+
         size = self.info().size
         buf = ctypes.create_string_buffer(size)
         obj_get_info_by_fd(self._fd.fileno(), BtfInfo(btf=ctypes.addressof(buf), btf_size=size))

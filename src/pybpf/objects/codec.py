@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import abc
 import functools
+import operator
 import struct
 import sys
 import weakref
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 _INT_FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
+_RAW = operator.attrgetter("raw")  # a ctypes array's bytes
+_FIRST = operator.itemgetter(0)
+_SAME = operator.itemgetter(slice(None))  # b[:] is b itself: a C-level identity
 ByteOrder = Literal["little", "big"]
 
 
@@ -81,9 +85,26 @@ class Codec(abc.ABC):
         """``count`` keys packed back to back in ``data``."""
         return [self.decode_key(b) for b in split(data, self.key_size, count)]
 
+    def key_packer(self, buffer: Any) -> Callable[[Any], object] | None:
+        """A C-level function writing the common form of a key into ``buffer`` (a map's key
+        buffer), for the lookup path; or None.
+
+        Integer keys are packed in one C call (``struct.Struct.pack_into``), with no Python
+        frame. The packer raises for what it cannot pack (bytes, a number out of range, a
+        name), and the map then takes :meth:`encode_key`, whose checks decide.
+        """
+        return None
+
     def decode_values(self, data: bytes, count: int) -> list[object]:
         """``count`` values packed back to back in ``data``."""
         return [self.decode_value(b) for b in split(data, self.value_size, count)]
+
+    def value_reader(self) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+        """``(unpack, build)`` with ``build(unpack(buf)) == decode_value(buf.raw)`` for a
+        map's value buffer ``buf`` (a ctypes array of the map's value bytes), for the lookup
+        path: codecs whose values unpack with :mod:`struct` read the buffer in place and
+        build in C calls. By default: the buffer's bytes, then :meth:`decode_value`."""
+        return _RAW, self.decode_value
 
 
 @functools.lru_cache(maxsize=8)
@@ -204,6 +225,23 @@ class RawCodec(Codec):
     def decode_keys(self, data: bytes, count: int) -> list[object]:
         return self._many(data, self.key_size, count, self.int_keys)
 
+    def value_reader(self) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+        fmt = _INT_FORMATS.get(self.value_size)
+        if not self.int_values:
+            return _RAW, _SAME
+        if fmt is None:
+            return _RAW, self.decode_value
+        order = "<" if self.byteorder == "little" else ">"
+        return struct.Struct(order + fmt).unpack_from, _FIRST
+
+    def key_packer(self, buffer: Any) -> Callable[[Any], object] | None:
+        # Only where keys are ints (array indexes): elsewhere bytes keys are the common form.
+        fmt = _INT_FORMATS.get(self.key_size)
+        if not self.int_keys or fmt is None:
+            return None
+        order = "<" if self.byteorder == "little" else ">"
+        return functools.partial(struct.Struct(order + fmt).pack_into, buffer, 0)
+
     def decode_values(self, data: bytes, count: int) -> list[object]:
         return self._many(data, self.value_size, count, self.int_values)
 
@@ -228,6 +266,10 @@ class TypedCodec(MapCodec, Codec):
         m[{"saddr": 1, "daddr": 2}]      # the same key as a dict
         m.raw[bytes(8)]                  # raw bytes, always possible
     """
+
+    def value_reader(self) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+        found = self.value.reader() if self.value is not None else None
+        return found if found is not None else (_RAW, self.decode_value)
 
 
 def map_btf(spec: MapSpec, btf_id: Callable[[], int], *, kernel: bool = False) -> BTF:
@@ -350,6 +392,12 @@ class SplitCodec(Codec):
 
     def __repr__(self) -> str:
         return f"SplitCodec({self.keys!r}, {self.values!r})"
+
+    def key_packer(self, buffer: Any) -> Callable[[Any], object] | None:
+        return self.keys.key_packer(buffer)
+
+    def value_reader(self) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+        return self.values.value_reader()
 
     def encode_key(self, key: object) -> bytes:
         return self.keys.encode_key(key)

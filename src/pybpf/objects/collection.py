@@ -27,35 +27,36 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from types import MappingProxyType, TracebackType
-from typing import Any
 
 from pybpf._uapi import MapType
+from pybpf._util import replace
 from pybpf.errors import SyscallError, VerifierError
 from pybpf.features import BPF_COOKIE, have, kernel_version_code
 from pybpf.objects._errors import SpecError
 from pybpf.objects._kconfig import KconfigOverrides, KernelFacts, kconfig_image, read_kernel_config
-from pybpf.objects._ksyms import Resolved, extern_refs, resolve_ksyms
 from pybpf.objects._load_btf import LoadedBTF, load_collection_btf
 from pybpf.objects._load_kernel import KernelView, has_syscall_wrapper
 from pybpf.objects._load_maps import MapMaker, arena_data_offset
 from pybpf.objects._load_progs import Prepared, ProgramPreparer, load_prepared
-from pybpf.objects._load_structops import (
-    Attach,
-    StructOpsPlan,
-    create_struct_ops_map,
-    plan_struct_ops,
-)
-from pybpf.objects._load_vars import GlobalVariable
-from pybpf.objects.kv import KeyValueMap
 from pybpf.objects.map import Map
 from pybpf.objects.pin import BPFFS_ROOT
 from pybpf.objects.program import Program
 from pybpf.spec import CollectionSpec, ExternKind, MapSpec, ProgramSpec
-from pybpf.spec.core import CoreResult
-from pybpf.spec.core.relocate import Targets
 from pybpf.sys import KernelBackend, current
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from pybpf.objects._ksyms import Resolved
+    from pybpf.objects._load_structops import Attach, StructOpsPlan
+    from pybpf.objects._load_vars import GlobalVariable
+    from pybpf.spec.core import CoreResult
+    from pybpf.spec.core.relocate import Targets
+
+# (externs, struct_ops and global variables are imported where they are used: a load of an
+# object without them does not pay for their modules)
 
 __all__ = ["Collection"]
 
@@ -282,6 +283,8 @@ class _Loader:
         for name in needed:
             mspec = self.spec.maps[name]
             if mspec.type == MapType.STRUCT_OPS:
+                from pybpf.objects._load_structops import plan_struct_ops  # noqa: PLC0415
+
                 plans[name] = plan_struct_ops(mspec, self.kernel.btf(), attach)
         return plans
 
@@ -304,6 +307,8 @@ class _Loader:
         externs = self.spec.externs
         if not externs:
             return {}
+        from pybpf.objects._ksyms import extern_refs, resolve_ksyms  # noqa: PLC0415
+
         used: set[str] = set()
         for name in chosen:
             used |= extern_refs(self.spec.programs[name].instructions, externs)
@@ -383,6 +388,8 @@ class _Loader:
         return order
 
     def _struct_ops_map(self, mspec: MapSpec, plan: StructOpsPlan, btf: LoadedBTF) -> Map:
+        from pybpf.objects._load_structops import create_struct_ops_map  # noqa: PLC0415
+
         module_fd = self.kernel.modules.fd(plan.module) if plan.module else 0
         made = create_struct_ops_map(mspec, plan, btf.fileno(), module_fd)
         self.owned.append(made)
@@ -416,8 +423,13 @@ class _Loader:
                 table[key] = target  # type: ignore[index]
 
     def _variables(self) -> dict[str, GlobalVariable]:
-        mapped = isinstance(current(), KernelBackend)
         out: dict[str, GlobalVariable] = {}
+        if not self.spec.variables:
+            return out
+        from pybpf.objects._load_vars import GlobalVariable  # noqa: PLC0415
+        from pybpf.objects.kv import KeyValueMap  # noqa: PLC0415
+
+        mapped = isinstance(current(), KernelBackend)
         for name, var in self.spec.variables.items():
             target = self.maps.get(var.map_name)
             if isinstance(target, KeyValueMap):

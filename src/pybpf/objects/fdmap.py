@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterator
-from typing import Any
 
 from pybpf._uapi import MapType
 from pybpf.errors import SyscallError
 from pybpf.objects.codec import Codec, RawCodec
 from pybpf.objects.kv import ArrayMap, HashMap, KeyValueMap
 from pybpf.objects.map import Map
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "ArrayOfMapsMap",

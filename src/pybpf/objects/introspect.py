@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable, Iterator
-from typing import TypeVar
 
 from pybpf.errors import SyscallError
 from pybpf.objects._errors import with_hint
@@ -35,6 +34,12 @@ from pybpf.sys import (
     prog_get_next_id,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _T = TypeVar("_T")
+
 __all__ = [
     "btf_ids",
     "iter_btf",
@@ -45,8 +50,6 @@ __all__ = [
     "map_ids",
     "program_ids",
 ]
-
-_T = TypeVar("_T")
 
 
 def _ids(next_id: Callable[[int], int]) -> Iterator[int]:

@@ -21,7 +21,6 @@ import errno
 import gc
 import sys
 from collections.abc import Iterable, Iterator, MutableMapping
-from typing import Any
 
 from pybpf._uapi import Cmd, MapType
 from pybpf.errors import NotSupportedError, SyscallError
@@ -43,6 +42,12 @@ from pybpf.sys import (
     map_update_elem,
     prepare,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
+else:
+    Any = object  # (run time: only the base class below is subscripted with it)
 
 __all__ = ["ArrayMap", "HashMap", "KeyValueMap"]
 
@@ -94,6 +99,9 @@ class KeyValueMap(Map, Coded, MutableMapping[Any, Any]):
     def _bind(self, codec: Codec) -> None:
         self._encode_key, self._encode_value = codec.encode_key, codec.encode_value
         self._decode_key, self._decode_value = codec.decode_key, codec.decode_value
+        # The lookup path: int keys packed and values built in C calls, no Python frame.
+        self._pack_key = codec.key_packer(self._kbuf)
+        self._unpack_value, self._build_value = codec.value_reader()
 
     def close(self) -> None:
         self._attr.map_fd = self._del_attr.map_fd = _NO_FD
@@ -123,10 +131,17 @@ class KeyValueMap(Map, Coded, MutableMapping[Any, Any]):
         return self._fail(exc, hint)
 
     def __getitem__(self, key: Any) -> Any:
-        self._kmv[:] = self._encode_key(key)
+        pack = self._pack_key
+        if pack is None:
+            self._kmv[:] = self._encode_key(key)
+        else:
+            try:
+                pack(key)
+            except Exception:  # not an int it can pack: the codec's checks decide
+                self._kmv[:] = self._encode_key(key)
         if self._lookup():
             raise self._refused(_LOOKUP, key) from None
-        return self._decode_value(self._vbuf.raw)
+        return self._build_value(self._unpack_value(self._vbuf))
 
     def _lookup_raw(self, key: Any) -> bytes:
         """The value of ``key`` as the kernel's bytes (KeyError when absent)."""
@@ -137,13 +152,20 @@ class KeyValueMap(Map, Coded, MutableMapping[Any, Any]):
 
     def get(self, key: Any, default: Any = None) -> Any:
         """``m[key]``, or ``default`` when the key is absent."""
-        self._kmv[:] = self._encode_key(key)
+        pack = self._pack_key
+        if pack is None:
+            self._kmv[:] = self._encode_key(key)
+        else:
+            try:
+                pack(key)
+            except Exception:  # as in __getitem__
+                self._kmv[:] = self._encode_key(key)
         if self._lookup():
             exc = self._refused(_LOOKUP, key)
             if isinstance(exc, KeyError):
                 return default
             raise exc from None
-        return self._decode_value(self._vbuf.raw)
+        return self._build_value(self._unpack_value(self._vbuf))
 
     def __contains__(self, key: object) -> bool:
         return self.get(key, _MISSING) is not _MISSING

@@ -13,7 +13,6 @@ thread its own handle with :meth:`Map.clone`.
 from __future__ import annotations
 
 import errno
-from typing import ClassVar, TypeVar
 
 from pybpf._uapi import MapType, UpdateFlags
 from pybpf.errors import SyscallError
@@ -21,13 +20,18 @@ from pybpf.features import kernel_name
 from pybpf.objects import _create, pin
 from pybpf.objects._errors import SpecError, with_hint
 from pybpf.objects._handle import Handle
-from pybpf.objects.info import MapInfo, map_info
 from pybpf.spec import MapSpec
 from pybpf.sys import FD, map_freeze, map_get_fd_by_id
 
-__all__ = ["Map", "UpdateFlags"]
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import ClassVar, TypeVar
 
-_M = TypeVar("_M", bound="Map")
+    from pybpf.objects.info import MapInfo
+
+    _M = TypeVar("_M", bound="Map")
+
+__all__ = ["Map", "UpdateFlags"]
 
 
 class Map(Handle):
@@ -73,6 +77,8 @@ class Map(Handle):
         """Wrap an open map fd; an ``FD`` is taken over, an ``int`` is duplicated first."""
         owned = fd if isinstance(fd, FD) else FD.dup_of(fd)
         try:
+            from pybpf.objects.info import map_info  # noqa: PLC0415 - not on a load's path
+
             return cls._wrap(owned, _spec_from_info(map_info(owned.fileno())))
         except BaseException:
             owned.close()
@@ -158,6 +164,8 @@ class Map(Handle):
     # -- kernel object -----------------------------------------------------------------------
     def info(self) -> MapInfo:
         """What the kernel says about the map (id, type, sizes, flags, name, BTF ids …)."""
+        from pybpf.objects.info import map_info  # noqa: PLC0415 - not on a load's path
+
         return map_info(self.fileno())
 
     @property

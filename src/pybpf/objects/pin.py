@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import errno
 import os
+import weakref
 
 from pybpf.errors import SyscallError
 from pybpf.objects._errors import SpecError
 from pybpf.sys import FD, current, obj_get, obj_pin
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from pybpf.sys import Backend
 
 __all__ = ["BPFFS_ROOT", "ensure_bpffs", "open_pinned", "pin", "unpin"]
 
@@ -22,14 +27,28 @@ BPFFS_ROOT = "/sys/fs/bpf"
 _KIND_NAMES = {"map": "a map", "prog": "a program", "link": "a link", "btf": "BTF"}
 
 
+_ON_BPFFS: weakref.WeakKeyDictionary[Backend, set[str]] = weakref.WeakKeyDictionary()
+
+
 def ensure_bpffs(directory: str) -> None:
     """Make sure ``directory`` exists on a bpffs, mounting one at :data:`BPFFS_ROOT` if needed.
+
+    A directory found on a bpffs is remembered for the process (each check reads the mount
+    table: pinning a collection's programs one by one would read it once per program).
 
     Raises:
         SpecError: the directory is on another filesystem.
         SyscallError: mounting the bpffs failed.
     """
     backend = current()
+    known = _ON_BPFFS.setdefault(backend, set())
+    if directory in known and os.path.isdir(directory):
+        return
+    _check_bpffs(backend, directory)
+    known.add(directory)
+
+
+def _check_bpffs(backend: Backend, directory: str) -> None:
     root = os.path.realpath(BPFFS_ROOT)
     target = os.path.realpath(directory)
     inside_root = target == root or target.startswith(root + "/")

@@ -17,39 +17,37 @@ from __future__ import annotations
 import ctypes
 import errno
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property
-from typing import TypeVar
 
 from pybpf._uapi import AttachType, ProgType
-from pybpf.asm.instruction import Instruction, iter_decode
+from pybpf._util import immutable
 from pybpf.errors import SyscallError
 from pybpf.features import kernel_name
 from pybpf.objects import _load, pin
 from pybpf.objects._errors import with_hint
 from pybpf.objects._handle import Handle
-from pybpf.objects._verifier import LineResolver
-from pybpf.objects.info import ProgramInfo, program_info
 from pybpf.spec import ProgramSpec
-from pybpf.sys import (
-    FD,
-    ProgInfo,
-    TestRunAttr,
-    obj_get_info_by_fd,
-    prog_get_fd_by_id,
-    prog_test_run,
-)
+from pybpf.sys import FD, TestRunAttr, obj_get_info_by_fd, prog_get_fd_by_id, prog_test_run
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    from pybpf.asm.instruction import Instruction
+    from pybpf.objects._verifier import LineResolver
+    from pybpf.objects.info import ProgramInfo
+
+    _P = TypeVar("_P", bound="Program")
 
 __all__ = ["JitedProgram", "Program", "TestRunResult", "XlatedProgram"]
 
-_P = TypeVar("_P", bound="Program")
 _OUT_HEADROOM = 256  # output room beyond the input: XDP and TC programs may grow packets
 # Program types whose context the kernel only reads (no ctx_out), or writes back in place.
 _CTX_IN_ONLY = frozenset({ProgType.RAW_TRACEPOINT, ProgType.RAW_TRACEPOINT_WRITABLE})
 _CTX_IN_PLACE = frozenset({ProgType.SYSCALL})
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class TestRunResult:
     """The outcome of :meth:`Program.test_run`: the return value, the packet data and the
     context as the program left them, and the mean run time in nanoseconds."""
@@ -62,7 +60,7 @@ class TestRunResult:
     duration_ns: int
 
 
-@dataclass(frozen=True)
+@immutable(slots=False)
 class XlatedProgram:
     """The instructions as the verifier rewrote them (``bpftool prog dump xlated``).
 
@@ -74,10 +72,12 @@ class XlatedProgram:
     @cached_property
     def instructions(self) -> list[Instruction]:
         """The decoded instructions (kernel-internal forms kept raw rather than refused)."""
+        from pybpf.asm.instruction import iter_decode  # noqa: PLC0415
+
         return [insn for _, insn in iter_decode(self.raw, strict=False)]
 
 
-@dataclass(frozen=True)
+@immutable(slots=False)
 class JitedProgram:
     """The machine code the JIT produced, with the address and length of each function."""
 
@@ -145,6 +145,8 @@ class Program(Handle):
     def from_fd(cls: type[_P], fd: FD | int) -> _P:
         """Wrap an open program fd; an ``FD`` is taken over, an ``int`` duplicated first."""
         owned = fd if isinstance(fd, FD) else FD.dup_of(fd)
+        from pybpf.objects.info import program_info  # noqa: PLC0415 - not on a load's path
+
         try:
             info = program_info(owned.fileno())
         except BaseException:
@@ -260,6 +262,8 @@ class Program(Handle):
     # -- inspecting --------------------------------------------------------------------------
     def info(self) -> ProgramInfo:
         """What the kernel says about the program (id, tag, type, sizes, map ids …)."""
+        from pybpf.objects.info import program_info  # noqa: PLC0415 - not on a load's path
+
         return program_info(self.fileno())
 
     @property
@@ -273,6 +277,8 @@ class Program(Handle):
 
     def xlated(self) -> XlatedProgram:
         """The instructions after verification (as ``bpftool prog dump xlated``)."""
+        from pybpf.sys.info import ProgInfo  # noqa: PLC0415 - not on a load's path
+
         first = ProgInfo()
         obj_get_info_by_fd(self.fileno(), first)
         buf = ctypes.create_string_buffer(max(1, first.xlated_prog_len))
@@ -283,6 +289,8 @@ class Program(Handle):
 
     def jited(self) -> JitedProgram:
         """The JIT's machine code, with its functions' addresses and lengths."""
+        from pybpf.sys.info import ProgInfo  # noqa: PLC0415 - not on a load's path
+
         first = ProgInfo()
         obj_get_info_by_fd(self.fileno(), first)
         code = ctypes.create_string_buffer(max(1, first.jited_prog_len))

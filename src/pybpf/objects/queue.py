@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-from typing import Any
 
 from pybpf._uapi import MapType
 from pybpf.errors import SyscallError
@@ -21,6 +20,10 @@ from pybpf.objects._errors import with_hint
 from pybpf.objects.codec import Codec, Coded
 from pybpf.objects.map import Map, UpdateFlags
 from pybpf.sys import MapElemAttr, map_lookup_and_delete_elem, map_lookup_elem, map_update_elem
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["QueueMap", "StackMap"]
 

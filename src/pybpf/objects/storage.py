@@ -13,13 +13,16 @@ from __future__ import annotations
 import struct
 import sys
 from collections.abc import Iterator
-from typing import Any
 
 from pybpf._uapi import MapType
 from pybpf.errors import NotSupportedError
 from pybpf.objects.codec import Codec, RawCodec, SplitCodec
 from pybpf.objects.kv import HashMap, KeyValueMap
 from pybpf.objects.percpu import _PerCPU
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "CgroupStorageMap",

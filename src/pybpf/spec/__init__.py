@@ -10,10 +10,9 @@ Example::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pybpf._util import lazy_exports
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 if TYPE_CHECKING:
     from pybpf._uapi import AttachType, LinkType, MapType, ProgType, UpdateFlags
     from pybpf.spec.loader import load_collection_spec

@@ -19,7 +19,6 @@ from __future__ import annotations
 import struct
 from bisect import bisect_left
 from collections.abc import Callable
-from typing import TypeVar
 
 from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import BTF_MAGIC, BTF_VERSION
@@ -27,9 +26,14 @@ from pybpf.errors import BTFError, Location
 from pybpf.spec._programs import INSN, Function
 from pybpf.spec.specs import CoreRelo, CoreReloKind, FuncInfo, LineInfo
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _R = TypeVar("_R")
+
 __all__ = ["ExtIndex"]
 
-_R = TypeVar("_R")
 
 # subsection -> (u32 fields of a record that are read, smallest record size)
 _FIELDS = {"func_info": 2, "line_info": 4, "core_relo": 4}

@@ -11,8 +11,6 @@ does (a linked object has them right already: its ``DATASEC`` has a size).
 
 from __future__ import annotations
 
-import re
-
 from pybpf._uapi import MapType
 from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import VarLinkage
@@ -24,7 +22,7 @@ from pybpf.spec.specs import BPF_F_MMAPABLE, BPF_F_RDONLY_PROG, MapSpec, Variabl
 
 __all__ = ["DataVar", "data_maps", "datasec_vars", "internal_map_name"]
 
-_NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_.]")
+_ALLOWED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.")
 MAX_BSS = 64 << 20
 
 
@@ -39,7 +37,8 @@ def internal_map_name(obj_name: str, section: str) -> str:
     """
     sfx_len = min(max(7, len(section)), BPF_OBJ_NAME_LEN - 1)
     pfx_len = 0 if "." in section[1:] else min(BPF_OBJ_NAME_LEN - sfx_len - 1, len(obj_name))
-    return _NOT_ALLOWED.sub("_", obj_name[:pfx_len] + section[:sfx_len])
+    name = obj_name[:pfx_len] + section[:sfx_len]
+    return "".join(c if c in _ALLOWED else "_" for c in name)
 
 
 class DataVar:

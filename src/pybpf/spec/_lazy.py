@@ -14,11 +14,18 @@ immutable); pickling runs it and pickles the result.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, overload
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any, Generic, TypeVar, overload
+
+    _T = TypeVar("_T")
+else:
+    from pybpf._util import Generic, overload
+
+    _T = None
 
 __all__ = ["Deferred", "Lazy"]
-
-_T = TypeVar("_T")
 
 
 class Deferred(Generic[_T]):
@@ -56,11 +63,11 @@ def _ready(value: _T) -> _T:
 
 
 class Lazy(Generic[_T]):
-    """A dataclass field (a data descriptor) whose value may be given as a :class:`Deferred`.
+    """A record field (a data descriptor) whose value may be given as a :class:`Deferred`.
 
     Example::
 
-        @dataclass
+        @record
         class ProgramSpec:
             instructions: Lazy[list[Instruction]] = Lazy(list)
 
@@ -78,10 +85,10 @@ class Lazy(Generic[_T]):
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> Deferred[_T]: ...
     @overload
-    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
-    def __get__(self, obj: object | None, owner: type | None = None) -> _T | Deferred[_T]:
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...  # noqa: F811
+    def __get__(self, obj: object | None, owner: type | None = None) -> _T | Deferred[_T]:  # noqa: F811
         if obj is None:
-            return self._default  # the dataclass machinery asks for the default here
+            return self._default  # the record machinery asks for the default here
         stored = obj.__dict__
         value = stored[self._attr]
         if isinstance(value, Deferred):

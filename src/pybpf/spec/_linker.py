@@ -19,10 +19,11 @@ Unlike libbpf, a function may be called in any code section (libbpf only takes c
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from functools import partial
 
+from pybpf._util import immutable, replace, s32
 from pybpf.asm.instruction import ByteOrder, Instruction, iter_decode
 from pybpf.asm.opcodes import PseudoSrc
 from pybpf.errors import DecodeError, Location
@@ -30,12 +31,12 @@ from pybpf.spec._lazy import Deferred
 from pybpf.spec._programs import Function
 from pybpf.spec._relocs import Call, Changes, Relocator
 
-__all__ = ["Linked", "LinkedCode", "link", "materialize"]
+__all__ = ["Image", "Linked", "LinkedCode", "link", "materialize"]
 
 _FUNC = int(PseudoSrc.FUNC)
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Linked:
     """A linked program: its functions, each with the slot it starts at, in order."""
 
@@ -67,6 +68,10 @@ class Linked:
 
 
 _LDDW = 0x18  # BPF_LD | BPF_IMM | BPF_DW: the one instruction of two slots
+
+Image = tuple[bytearray, dict[int, str]]
+"""A program's code as bytes, and the symbolic references (``Instruction.ref``: map,
+global-data section or extern names) of the instructions at their slots."""
 
 
 class LinkedCode(Deferred[list[Instruction]]):
@@ -101,6 +106,25 @@ class LinkedCode(Deferred[list[Instruction]]):
             at = opcodes.find(_LDDW, at + 2)
         return found
 
+    @property
+    def byteorder(self) -> ByteOrder:
+        return self._byteorder
+
+    def image(self) -> Image | None:
+        """The program's bytes, edits applied (what encoding :meth:`__call__`'s
+        instructions gives, ``ref`` left out), and its references by slot, without decoding
+        the program; ``None`` where decoding would raise (a broken ``lddw``, an edit aimed
+        inside one): decode it to have the error.
+
+        The loader builds the code it hands the kernel from this (see
+        :func:`pybpf.objects._load.load`).
+        """
+        image, changes = self._code()
+        wide = self.wide_slots()
+        if not _intact(image, wide, changes):
+            return None
+        return _edited(image, changes, self._byteorder)
+
     def at(self, slot: int) -> Instruction:
         """The instruction starting at ``slot`` (the first slot of an instruction of the
         program: the caller checks it), as the whole recipe would give it.
@@ -115,7 +139,52 @@ class LinkedCode(Deferred[list[Instruction]]):
             self()  # a broken lddw: decoding the whole program raises where it is
         _, insn = next(iter_decode(image[start:end], self._byteorder, strict=False))
         edit = changes.get(slot)
-        return insn if edit is None else replace(insn, **edit)  # type: ignore[arg-type]
+        return insn if edit is None else replace(insn, **edit)
+
+
+_FIELDS = {"little": struct.Struct("<BBhi"), "big": struct.Struct(">BBhi")}
+
+
+def _intact(image: bytes, wide: list[int], changes: dict[int, Changes]) -> bool:
+    """Whether :func:`materialize` would decode ``image`` and apply ``changes`` without
+    an error: whole slots, every ``lddw`` complete, no edit in an ``lddw``'s second slot."""
+    if len(image) % 8:
+        return False
+    second = {slot + 1 for slot in wide}
+    for slot in wide:
+        at = slot * 8 + 8
+        if at + 8 > len(image) or image[at : at + 4] != b"\0\0\0\0":
+            return False
+    return not second.intersection(changes)
+
+
+def _edited(image: bytes, changes: dict[int, Changes], byteorder: ByteOrder) -> Image | None:
+    """``image`` with ``changes`` applied slot by slot, as ``Instruction`` fields; ``None``
+    when a value does not fit its field (encoding the instructions raises the error)."""
+    out = bytearray(image)
+    refs: dict[int, str] = {}
+    fields = _FIELDS[byteorder]
+    little = byteorder == "little"
+    try:
+        for slot, edit in changes.items():
+            at = slot * 8
+            code, regs, off, imm = fields.unpack_from(out, at)
+            dst, src = (regs & 0xF, regs >> 4) if little else (regs >> 4, regs & 0xF)
+            dst, src = int(edit.get("dst", dst) or 0), int(edit.get("src", src) or 0)
+            off, imm = int(edit.get("off", off) or 0), int(edit.get("imm", imm) or 0)
+            if not (0 <= dst <= 15 and 0 <= src <= 15 and -(1 << 31) <= imm < (1 << 32)):
+                return None
+            off, imm = off - (1 << 16) if off >= (1 << 15) else off, s32(imm)
+            regs = (src << 4 | dst) if little else (dst << 4 | src)
+            fields.pack_into(out, at, code, regs, off, imm)
+            if "imm_hi" in edit and code == _LDDW:
+                fields.pack_into(out, at + 8, 0, 0, 0, s32(int(edit["imm_hi"] or 0)))
+            ref = edit.get("ref")
+            if isinstance(ref, str):
+                refs[slot] = ref
+    except struct.error:
+        return None
+    return out, refs
 
 
 def link(entry: Function, relocs: Relocator, exception_cb: Function | None = None) -> Linked:
@@ -174,7 +243,7 @@ def materialize(
     for pc, decoded in iter_decode(image, byteorder, strict=False, source=source):
         edit = changes.get(pc)
         if edit is not None:
-            out.append(replace(decoded, **edit))  # type: ignore[arg-type]
+            out.append(replace(decoded, **edit))
             applied += 1
         else:
             out.append(decoded)

@@ -17,9 +17,9 @@ the ``values`` member names the map (map-in-map) or program (prog array) to put 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from pybpf._uapi import MapType
+from pybpf._util import record
 from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import VarLinkage
 from pybpf.btf.types import Array, Composite, Enum, Enum64, FuncProto, Member, Ptr, Struct, Var
@@ -36,7 +36,7 @@ _MAP_IN_MAP = (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)
 _PTR_SIZE = 8
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Def:
     """What a map definition struct says (libbpf's ``struct btf_map_def``)."""
 
@@ -54,7 +54,7 @@ class _Def:
     values_at: int | None = None  # byte offset of the values member
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class PlacedMap:
     """A map of ``.maps``: where its variable is, and where its ``values`` member starts."""
 

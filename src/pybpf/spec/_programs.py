@@ -10,10 +10,10 @@ outside ``.text`` is a subprogram of its section here (libbpf refuses the object
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
 from functools import lru_cache
 
 from pybpf._uapi import AttachType, ProgType
+from pybpf._util import immutable, record
 from pybpf.elf import STB, STT, STV, Section, Symbol
 from pybpf.spec._object import ObjectFile, Role
 from pybpf.spec.sections import SecFlag, find_section
@@ -24,7 +24,7 @@ __all__ = ["Function", "Functions", "SectionInfo", "section_info"]
 INSN = 8
 
 
-@dataclass(eq=False, slots=True)
+@record(eq=False, slots=True)
 class Function:
     """One function symbol: ``count`` slots from slot ``start`` of ``section``."""
 
@@ -110,7 +110,7 @@ class Functions:
         return [f for _, funcs in sorted(self.by_section.items()) for f in funcs]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class SectionInfo:
     """What a program's section name says: type, expected attach type, target, flags."""
 

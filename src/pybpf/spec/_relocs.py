@@ -24,10 +24,9 @@ pc-relative); they are found by scanning the code for ``call`` with ``src`` 1
 
 from __future__ import annotations
 
-import re
 import struct
-from dataclasses import dataclass, field
 
+from pybpf._util import field, record
 from pybpf.asm.opcodes import CallKind, PseudoSrc
 from pybpf.elf import R_BPF, SHN, STB, STT, Relocation, Section, Symbol
 from pybpf.errors import ELFError
@@ -42,7 +41,7 @@ OP_LDDW = 0x18
 _MAP_VALUE = int(PseudoSrc.MAP_VALUE)
 _LOCAL = int(CallKind.LOCAL)
 _CODE = Role.PROGRAMS
-_SUBPROG_CALL = {"little": re.compile(b"\x85\x10\x00\x00"), "big": re.compile(b"\x85\x01\x00\x00")}
+_SUBPROG_CALL = {"little": b"\x85\x10\x00\x00", "big": b"\x85\x01\x00\x00"}
 
 Changes = dict[str, "int | str | None"]
 
@@ -53,7 +52,7 @@ instruction at ``slot`` of the function calls (or, with ``lddw``, loads the addr
 slot ``delta`` of function ``target``. A plain tuple: objects have hundreds of calls."""
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class FunctionRelocs:
     """What linking a function must change: instruction fields by slot, and references to
     other functions, in instruction order."""
@@ -62,7 +61,7 @@ class FunctionRelocs:
     calls: list[Call] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Targets:
     """What relocations may point at, by section and offset."""
 
@@ -118,10 +117,12 @@ class Relocator:
         relocated = {rel.offset for rel in rels}
         for rel in _FastCalls(self, sec).read(rels):
             self._read_one(sec, data, rel)
-        for match in _SUBPROG_CALL[self.obj.byteorder].finditer(data):
-            at = match.start()
+        pattern, code = _SUBPROG_CALL[self.obj.byteorder], bytes(data)
+        at = code.find(pattern)
+        while at >= 0:  # (the pattern cannot overlap itself)
             if at % INSN == 0 and at not in relocated:
                 self._local_call(sec, data, at)
+            at = code.find(pattern, at + 4)
 
     def sort(self) -> None:
         """Put each function's references in instruction order (after every section)."""
@@ -248,7 +249,7 @@ class Relocator:
         )
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Site:
     """A relocated instruction being read (the slow path): where, and what it says."""
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import os
 import struct
 from functools import partial
-from typing import Any
 
 from pybpf._uapi import MapType
 from pybpf.btf.types import Type
@@ -56,6 +55,10 @@ from pybpf.spec.specs import (
     ProgramSpec,
     VariableSpec,
 )
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["load_collection_spec"]
 

@@ -16,9 +16,11 @@ What follows the first ``/`` is the attach target (``kprobe/do_unlinkat``,
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from pybpf._uapi import AttachType, ProgType
+from pybpf._util import immutable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 
 __all__ = ["SECTION_DEFS", "SecDef", "SecFlag", "find_section"]
 
@@ -35,7 +37,7 @@ class SecFlag(enum.IntFlag):
     USDT = 32  # attach type BPF_TRACE_UPROBE_MULTI where the kernel has it
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class SecDef:
     """One section definition: the pattern and what a matching section means."""
 
@@ -46,13 +48,7 @@ class SecDef:
 
     def matches(self, name: str) -> bool:
         """Whether section ``name`` matches this definition (libbpf's rules)."""
-        pat = self.pattern
-        if pat.endswith("/"):
-            return name.startswith(pat)
-        if pat.endswith("+"):
-            stem = pat[:-1]
-            return name == stem or name.startswith(stem + "/")
-        return name == pat
+        return _matches(self.pattern, name)
 
     def attach_target(self, name: str) -> str:
         """The part of section ``name`` after this definition's prefix and ``/``."""
@@ -63,15 +59,37 @@ class SecDef:
         return rest[1:] if rest.startswith("/") else ""
 
 
-def _d(pattern: str, ptype: ProgType, atype: AttachType | None, flags: SecFlag) -> SecDef:
-    return SecDef(pattern, ptype, atype, flags)
+def _matches(pattern: str, name: str) -> bool:
+    if pattern.endswith("/"):
+        return name.startswith(pattern)
+    if pattern.endswith("+"):
+        stem = pattern[:-1]
+        return name == stem or name.startswith(stem + "/")
+    return name == pattern
 
 
-P, A, F = ProgType, AttachType, SecFlag
+_Row = tuple[str, ProgType, "AttachType | None", int]
+
+
+def _d(pattern: str, ptype: ProgType, atype: AttachType | None, flags: int) -> _Row:
+    return pattern, ptype, atype, flags
+
+
+class _Flags:
+    """:class:`SecFlag`'s values as plain ints: the table below combines them ~30 times,
+    and an ``IntFlag`` ``|`` costs microseconds (a :class:`SecDef` gets its ``SecFlag``)."""
+
+    NONE, EXP_ATTACH_OPT, ATTACHABLE, ATTACH_BTF = 0, 1, 2, 4
+    SLEEPABLE, XDP_FRAGS, USDT = 8, 16, 32
+
+
+P, A, F = ProgType, AttachType, _Flags
 _OPT = F.ATTACHABLE | F.EXP_ATTACH_OPT
 
+# The table as plain rows: a load looks up a few section names, and makes the definitions
+# it finds (SECTION_DEFS, every definition, is made on first use).
 # fmt: off
-SECTION_DEFS: tuple[SecDef, ...] = (
+_ROWS: tuple[_Row, ...] = (
     _d("socket", P.SOCKET_FILTER, None, F.NONE),
     _d("sk_reuseport/migrate", P.SK_REUSEPORT, A.SK_REUSEPORT_SELECT_OR_MIGRATE, F.ATTACHABLE),
     _d("sk_reuseport", P.SK_REUSEPORT, A.SK_REUSEPORT_SELECT, F.ATTACHABLE),
@@ -190,12 +208,34 @@ SECTION_DEFS: tuple[SecDef, ...] = (
     _d("netfilter", P.NETFILTER, A.NETFILTER, F.NONE),
 )
 # fmt: on
-"""Every section definition, in libbpf's order (the first match wins)."""
+
+if TYPE_CHECKING:
+    SECTION_DEFS: tuple[SecDef, ...]
+    """Every section definition, in libbpf's order (the first match wins)."""
+
+_MADE: dict[int, SecDef] = {}
+
+
+def _made(index: int) -> SecDef:
+    found = _MADE.get(index)
+    if found is None:
+        pattern, ptype, atype, flags = _ROWS[index]
+        found = _MADE[index] = SecDef(pattern, ptype, atype, SecFlag(flags))
+    return found
+
+
+def __getattr__(name: str) -> object:
+    """``SECTION_DEFS``, made on first use."""
+    if name != "SECTION_DEFS":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    defs = tuple(_made(i) for i in range(len(_ROWS)))
+    globals()["SECTION_DEFS"] = defs
+    return defs
 
 
 def find_section(name: str) -> SecDef | None:
     """The definition a section name matches, or ``None`` (libbpf's ``find_sec_def``)."""
-    for sec in SECTION_DEFS:
-        if sec.matches(name):
-            return sec
+    for i, row in enumerate(_ROWS):
+        if _matches(row[0], name):
+            return _made(i)
     return None

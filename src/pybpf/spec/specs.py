@@ -25,13 +25,21 @@ from __future__ import annotations
 import copy
 import enum
 import os
-from dataclasses import dataclass, field
-from typing import Literal, TypeVar
 
 from pybpf._uapi import AttachType, MapType, ProgType
+from pybpf._util import field, immutable, record
 from pybpf.asm.instruction import Instruction
 from pybpf.btf.types import Type
 from pybpf.spec._lazy import Lazy
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Literal, TypeVar
+
+    _T = TypeVar("_T")
+    ByteOrder = Literal["little", "big"]
+else:
+    ByteOrder = str  # (a Literal of str for type checkers)
 
 __all__ = [
     "BPF_F_LINK",
@@ -65,9 +73,6 @@ BPF_F_MMAPABLE = 1 << 10
 BPF_F_LINK = 1 << 13
 """Map flag: a struct_ops map attached through a BPF link (``SEC(".struct_ops.link")``)."""
 
-ByteOrder = Literal["little", "big"]
-_T = TypeVar("_T")
-
 
 class PinType(enum.IntEnum):
     """How a map is pinned at load (libbpf's ``enum libbpf_pin_type``)."""
@@ -94,7 +99,7 @@ class CoreReloKind(enum.IntEnum):
     TYPE_MATCHES = 12
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class CoreRelo:
     """One CO-RE relocation of a program (``struct bpf_core_relo``), re-based on the linked
     program: ``insn`` is the slot index of the instruction to patch, ``type_id`` the local
@@ -106,7 +111,7 @@ class CoreRelo:
     kind: CoreReloKind
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class FuncInfo:
     """``struct bpf_func_info`` of a linked program: the function starting at slot ``insn``
     has the BTF ``FUNC`` type ``type_id`` (one record per function: the program, then each
@@ -116,7 +121,7 @@ class FuncInfo:
     type_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class LineInfo:
     """``struct bpf_line_info`` of a linked program: the instruction at slot ``insn`` comes
     from source ``line``:``column``. ``file_name_off`` and ``line_off`` are offsets into the
@@ -134,7 +139,7 @@ class LineInfo:
         return (self.line << 10) | self.column
 
 
-@dataclass
+@record
 class MapSpec:
     """A map to create: type, sizes, flags, and what to put in it.
 
@@ -177,7 +182,7 @@ class MapSpec:
         return _copy_sharing_btf(self)
 
 
-@dataclass
+@record
 class ProgramSpec:
     """A program to load: its type, instructions and everything the kernel asks with them.
 
@@ -194,7 +199,7 @@ class ProgramSpec:
 
     name: str
     type: ProgType
-    instructions: Lazy[list[Instruction]] = Lazy(list)  # noqa: RUF009 - a descriptor
+    instructions: Lazy[list[Instruction]] = Lazy(list)
     section: str = ""
     attach_type: AttachType | None = None
     attach_to: str = ""
@@ -204,9 +209,9 @@ class ProgramSpec:
     byte_order: ByteOrder = "little"
     autoload: bool = True
     btf: object | None = None
-    func_info: Lazy[list[FuncInfo]] = Lazy(list)  # noqa: RUF009 - a descriptor
-    line_info: Lazy[list[LineInfo]] = Lazy(list)  # noqa: RUF009 - a descriptor
-    core_relos: Lazy[list[CoreRelo]] = Lazy(list)  # noqa: RUF009 - a descriptor
+    func_info: Lazy[list[FuncInfo]] = Lazy(list)
+    line_info: Lazy[list[LineInfo]] = Lazy(list)
+    core_relos: Lazy[list[CoreRelo]] = Lazy(list)
     subprograms: dict[str, int] = field(default_factory=dict)
 
     def __deepcopy__(self, memo: dict[int, object]) -> ProgramSpec:
@@ -229,7 +234,7 @@ class ProgramSpec:
 _INSTRUCTIONS: Lazy[list[Instruction]] = vars(ProgramSpec)["instructions"]
 
 
-@dataclass
+@record
 class VariableSpec:
     """A global variable: ``size`` bytes at ``offset`` in the value of map ``map_name``.
 
@@ -275,7 +280,7 @@ class KconfigType(enum.Enum):
     CHAR_ARRAY = "char_array"
 
 
-@dataclass
+@record
 class ExternSpec:
     """An ``extern`` the object uses: a kconfig option, a kernel symbol or a kfunc.
 
@@ -320,7 +325,7 @@ def _essential_name(name: str) -> str:
     return name[:cut] if cut > 0 else name
 
 
-@dataclass
+@record
 class CollectionSpec:
     """Everything an object file describes: maps, programs, variables and externs, by name.
 
@@ -340,7 +345,7 @@ class CollectionSpec:
     externs: dict[str, ExternSpec] = field(default_factory=dict)
     name: str = ""
     hidden_functions: set[str] = field(default_factory=set)
-    btf_fixups: Lazy[dict[int, Type]] = Lazy(dict)  # noqa: RUF009 - a descriptor
+    btf_fixups: Lazy[dict[int, Type]] = Lazy(dict)
 
     def __deepcopy__(self, memo: dict[int, object]) -> CollectionSpec:
         return _deepcopy_fields(self, memo)

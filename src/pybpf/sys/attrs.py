@@ -13,9 +13,12 @@ C compiler inserts is written out as ``_pad*`` fields.
 from __future__ import annotations
 
 import ctypes
-from typing import Any
 
 from pybpf.sys._layout import S32, U32, U64, Name, layout
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "Attr",

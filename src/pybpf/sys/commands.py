@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Any
 
 from pybpf._uapi import Cmd
 from pybpf.sys import backend as _backend
@@ -33,6 +32,10 @@ from pybpf.sys.attrs import (
 )
 from pybpf.sys.backend import bpf, refusal
 from pybpf.sys.fd import FD
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "btf_get_fd_by_id",

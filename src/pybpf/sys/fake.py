@@ -25,10 +25,9 @@ import sys
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 from pybpf._uapi import Cmd, MapType
+from pybpf._util import field, record
 from pybpf.sys.attrs import (
     Attr,
     BtfLoadAttr,
@@ -44,6 +43,10 @@ from pybpf.sys.attrs import (
 from pybpf.sys.backend import Backend
 from pybpf.sys.info import BtfInfo, MapInfo, ProgInfo
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["FakeBackend", "Refusal"]
 
 _HASHES = {MapType.HASH, MapType.LRU_HASH, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH}
@@ -54,13 +57,13 @@ _NAME_CHARS = set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 _BTF_MAGIC = b"\x9f\xeb"
 
 
-@dataclass
+@record
 class _Obj:
     kind: str
     id: int
 
 
-@dataclass
+@record
 class _Map(_Obj):
     type: int = 0
     key_size: int = 0
@@ -76,7 +79,7 @@ class _Map(_Obj):
     fifo: deque[bytes] = field(default_factory=deque)
 
 
-@dataclass
+@record
 class _Prog(_Obj):
     type: int = 0
     name: bytes = b""
@@ -86,7 +89,7 @@ class _Prog(_Obj):
     gpl: bool = False
 
 
-@dataclass
+@record
 class _Btf(_Obj):
     data: bytes = b""
 

@@ -12,9 +12,12 @@ a buffer and set its count before the call to have the kernel fill it.
 from __future__ import annotations
 
 import ctypes
-from typing import Annotated, Any
 
-from pybpf.sys._layout import U32, U64, Name, Tag, layout
+from pybpf.sys._layout import U32, U64, Annotated, Name, Tag, layout
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["BtfInfo", "LinkInfo", "MapInfo", "ProgInfo"]
 

@@ -19,9 +19,7 @@ indices one to one, and ``accessors``, only the points that mean something acros
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
+from pybpf._util import immutable
 from pybpf.btf._btf import BTF
 from pybpf.btf.types import Array, Composite, Enum, EnumType, Type
 from pybpf.spec.core._fast import size_of, skip
@@ -80,12 +78,11 @@ KIND_NAMES = {
 MAX_SPEC_LEN = 64
 """libbpf's ``BPF_CORE_SPEC_MAX_LEN``: the most indices one access may have."""
 
-_ACCESS = re.compile(r"\d{1,10}(?::\d{1,10})*")
 _INT_MAX = 0x7FFFFFFF
 _U32 = 0xFFFFFFFF
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Accessor:
     """One meaningful step of an access (``struct bpf_core_accessor``).
 
@@ -129,9 +126,10 @@ def parse_access(access: str) -> list[int]:
         CoreError: not colon-separated decimal indices, an index over 2**31-1, or more than
             :data:`MAX_SPEC_LEN` of them.
     """
-    if not _ACCESS.fullmatch(access):
+    parts = access.split(":")
+    if not all(0 < len(part) <= 10 and part.isdecimal() for part in parts):
         raise CoreError(f"malformed access string {access!r}")
-    raw = [int(part) for part in access.split(":")]
+    raw = [int(part) for part in parts]
     if len(raw) > MAX_SPEC_LEN:
         raise CoreError(f"access string {access!r} has more than {MAX_SPEC_LEN} indices")
     if max(raw) > _INT_MAX:

@@ -19,8 +19,7 @@ The byte order is the program's (libbpf uses the host's, which is the target's).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pybpf._util import immutable
 from pybpf.btf.types import Array, Composite, Enum, EnumType, Int, Ptr, Type
 from pybpf.spec.core._fast import size_of, skip
 from pybpf.spec.core.access import ENUMVAL_KINDS, FIELD_KINDS, KIND_NAMES, CoreSpec
@@ -39,7 +38,7 @@ class _Poison(Exception):  # a signal, not an error (libbpf's -EUCLEAN)
     """Raised inside the calculation when the instruction must be poisoned."""
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class CoreValues:
     """The outcome of one relocation against one target (``struct bpf_core_relo_res``).
 
@@ -61,7 +60,7 @@ class CoreValues:
     new_size: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class _Field:
     """A field relocation's value, and what validating the instruction against it needs."""
 

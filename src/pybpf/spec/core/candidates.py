@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from pybpf._util import immutable
 from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import Kind
 from pybpf.errors import BTFError
@@ -27,7 +27,7 @@ __all__ = ["Candidate", "Target", "find_candidates", "make_targets"]
 _ENUMS = (Kind.ENUM, Kind.ENUM64)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@immutable(eq=False)
 class Target:
     """A BTF that candidates are searched in: vmlinux, or a module's split BTF (whose
     ``name`` is the module's, as libbpf's log names it)."""
@@ -36,7 +36,7 @@ class Target:
     name: str = "vmlinux"
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Candidate:
     """A target type that a local type may relocate to."""
 

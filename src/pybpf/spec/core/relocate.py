@@ -15,26 +15,29 @@ linking, and numbers relocations per ELF section.)
 from __future__ import annotations
 
 import copy
-import re
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
 
-from pybpf.asm.instruction import Instruction
+from pybpf._util import immutable
+from pybpf.asm.instruction import Instruction, encode
 from pybpf.btf._btf import BTF
 from pybpf.spec._lazy import Deferred, Lazy
-from pybpf.spec._linker import LinkedCode
+from pybpf.spec._linker import Image, LinkedCode
 from pybpf.spec.core.candidates import make_targets
 from pybpf.spec.core.errors import CoreError
 from pybpf.spec.core.patch import POISON_HELPER, patch_insn
 from pybpf.spec.core.resolve import CandidateCache, Resolution, resolve
 from pybpf.spec.specs import CollectionSpec, CoreRelo, CoreReloKind, ProgramSpec
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    SpecT = TypeVar("SpecT", CollectionSpec, ProgramSpec)
+
 __all__ = ["CoreResult", "explain_verifier_log", "relocate", "relocate_program"]
 
-SpecT = TypeVar("SpecT", CollectionSpec, ProgramSpec)
 _LDDW = 0x18  # BPF_LD | BPF_IMM | BPF_DW
 _NOT_FOUND = "no matching targets found"
 _BAD_RESIZE = (
@@ -44,7 +47,7 @@ _BAD_RESIZE = (
 Targets = BTF | Sequence[BTF] | Mapping[str, BTF]
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class CoreResult:
     """What one CO-RE relocation did.
 
@@ -278,7 +281,7 @@ class _Slots:
         splices.sort(key=_first, reverse=True)
         if self._code is None:
             return _spliced(self._insns, splices)
-        return Deferred(partial(_spliced_code, self._code, splices), count=self._count)
+        return PatchedCode(self._code, splices, self._patched, self._count)
 
 
 def _first(item: tuple[int, list[Instruction]]) -> int:
@@ -301,7 +304,50 @@ def _spliced_code(
     return _spliced(code(), splices)
 
 
-_POISONED_CALL = re.compile(rf"^(\d+): \(85\) call unknown#{POISON_HELPER}$")
+class PatchedCode(Deferred[list[Instruction]]):
+    """The recipe of a relocated program never decoded: its linked code with the CO-RE
+    patches spliced in. Like :class:`~pybpf.spec._linker.LinkedCode`, it gives the
+    program's bytes without decoding it (:meth:`image`)."""
+
+    __slots__ = ("_code", "_patched")
+
+    def __init__(
+        self,
+        code: LinkedCode,
+        splices: list[tuple[int, list[Instruction]]],
+        patched: dict[int, list[Instruction]],
+        count: int,
+    ) -> None:
+        super().__init__(partial(_spliced_code, code, splices), count=count)
+        self._code, self._patched = code, patched
+
+    def image(self) -> Image | None:
+        """The relocated program's bytes and references by slot (see
+        :meth:`LinkedCode.image <pybpf.spec._linker.LinkedCode.image>`); ``None`` where
+        decoding or encoding the instructions would raise."""
+        base = self._code.image()
+        if base is None:
+            return None
+        out, refs = base
+        for slot, insns in self._patched.items():
+            at, size = slot * 8, 16 if out[slot * 8] == _LDDW else 8
+            try:
+                data = encode([i.with_fields(ref=None) for i in insns], self._code.byteorder)
+            except ValueError:
+                return None
+            if len(data) != size:
+                return None
+            out[at : at + size] = data
+            refs.pop(slot, None)
+            at = slot
+            for insn in insns:
+                if insn.ref is not None:
+                    refs[at] = insn.ref
+                at += insn.slots
+        return out, refs
+
+
+_POISONED_CALL = rf"^(\d+): \(85\) call unknown#{POISON_HELPER}$"
 
 
 def explain_verifier_log(log: str, results: Sequence[CoreResult]) -> str:
@@ -314,10 +360,12 @@ def explain_verifier_log(log: str, results: Sequence[CoreResult]) -> str:
     ``results`` are the results of the program's relocation; the log is returned unchanged
     when it does not end that way.
     """
+    import re  # noqa: PLC0415 - only a refused load reads its log
+
     lines = log.split("\n")
     poisoned = {r.insn: r for r in results if r.poisoned}
     for i in range(len(lines) - 1):
-        m = _POISONED_CALL.match(lines[i])
+        m = re.match(_POISONED_CALL, lines[i])
         if m and lines[i + 1] == f"invalid func unknown#{POISON_HELPER}":
             hit = poisoned.get(int(m.group(1)))
             if hit is not None:

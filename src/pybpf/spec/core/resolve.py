@@ -11,8 +11,8 @@ and type ids 0, and offsets poison their instruction.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from pybpf._util import immutable
 from pybpf.btf._btf import BTF
 from pybpf.spec.core.access import CoreSpec, format_spec, parse_spec
 from pybpf.spec.core.calc import CoreValues, calc_values
@@ -103,7 +103,7 @@ def _found_lines(local_btf: BTF, local_id: int, cands: list[Candidate]) -> list[
     return lines
 
 
-@dataclass(frozen=True, slots=True)
+@immutable
 class Resolution:
     """How one relocation resolved: the local spec, the chosen target's spec (``None``
     when no candidate matched, or for ``TYPE_ID_LOCAL``), the target type, the values to
