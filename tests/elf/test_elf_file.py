@@ -267,7 +267,7 @@ def test_from_path_names_the_file(tmp_path: Path) -> None:
 
 def test_fast_constructor_falls_back_where_class_assignment_is_refused() -> None:
     """Without identical slot layouts the twin cannot become the class: use the class."""
-    from pybpf._util import immutable
+    from pybpf._records import immutable
     from pybpf.elf.records import _fast_constructor, new_relocation, new_section, new_symbol
 
     @immutable(slots=False)  # no slots: a __dict__ layout

@@ -30,7 +30,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 
-from pybpf._util import immutable, record, s32
+from pybpf._records import immutable, record
+from pybpf._util import s32
 from pybpf.asm.helpers import HELPER_IDS
 from pybpf.asm.instruction import MAX_REG, Instruction
 from pybpf.asm.opcodes import CallKind, Field, Kind, Op, PseudoSrc

@@ -7,7 +7,8 @@ template does not fit. See :mod:`pybpf.asm._parse` for how templates use them.
 
 from __future__ import annotations
 
-from pybpf._util import field, immutable, record, s16, s32
+from pybpf._records import field, immutable, record
+from pybpf._util import s16, s32
 from pybpf.asm._lex import Tok
 from pybpf.asm._template import Slot, Syntax
 from pybpf.asm.helpers import HELPER_IDS

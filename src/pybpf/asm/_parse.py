@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.asm._lex import Tok, tokenize
 from pybpf.asm._match import (
     LabelRef,

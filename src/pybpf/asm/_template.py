@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 if TYPE_CHECKING:

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import re
 
-from pybpf._util import immutable, s32
+from pybpf._records import immutable
+from pybpf._util import s32
 from pybpf.asm._lex import LexError, Tok, strip_comment, tokenize
 from pybpf.asm._parse import Failure, LabelRef, Parsed, parse
 from pybpf.asm._template import Syntax

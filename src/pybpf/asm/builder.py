@@ -69,7 +69,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 
-from pybpf._util import immutable, replace
+from pybpf._records import immutable, replace
 from pybpf.asm._builder_forms import Choice, Form, form_for
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import OPS, Class, Op

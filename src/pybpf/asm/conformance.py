@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import struct
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.asm.assembler import assemble
 from pybpf.asm.instruction import Instruction, decode
 from pybpf.errors import AssemblerError, Location

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.asm._render import Annotate, Printer, Style, op_of, printer
 from pybpf.asm._template import Syntax
 from pybpf.asm.instruction import ByteOrder, Instruction, encode, iter_decode

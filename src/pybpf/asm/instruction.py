@@ -16,7 +16,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Iterator
 
-from pybpf._util import immutable, replace, s32
+from pybpf._records import immutable, replace
+from pybpf._util import s32
 from pybpf.asm.opcodes import Class, Field, Kind, Op, lookup
 from pybpf.errors import DecodeError, Location
 

@@ -68,7 +68,7 @@ import enum
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
-from pybpf._util import field, immutable
+from pybpf._records import field, immutable
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 

@@ -14,7 +14,7 @@ import sys
 from array import array
 from collections.abc import Sequence
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.btf.kinds import BTF_MAGIC, BTF_VERSION, HEADER, ByteOrder, record_words
 from pybpf.errors import BTFError, Location
 

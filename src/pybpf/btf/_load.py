@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from os import PathLike
 
-from pybpf._util import field, immutable
+from pybpf._records import field, immutable
 from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import BTF_MAGIC
 from pybpf.errors import BTFError, Location

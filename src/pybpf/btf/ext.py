@@ -31,7 +31,7 @@ import struct
 from collections.abc import Callable, Iterable, Mapping
 from enum import IntEnum
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.btf._btf import BTF
 from pybpf.btf.encode import StringTable
 from pybpf.btf.kinds import BTF_MAGIC, BTF_VERSION, ByteOrder

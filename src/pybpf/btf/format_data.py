@@ -29,7 +29,7 @@ import json
 import struct
 import sys
 
-from pybpf._util import record
+from pybpf._records import record
 from pybpf.btf.kinds import ByteOrder, IntEncoding
 from pybpf.btf.layout import resolve_size
 from pybpf.btf.types import (

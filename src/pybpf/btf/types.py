@@ -26,7 +26,7 @@ work on them as on any dataclass. Decorating them would only make the same class
 
 from __future__ import annotations
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.btf.kinds import FuncLinkage, IntEncoding, Kind, VarLinkage
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)

@@ -17,7 +17,7 @@ import ipaddress
 from collections.abc import MutableMapping
 from pathlib import Path
 
-from pybpf._util import field, record
+from pybpf._records import field, record
 from pybpf.cli._demo_data import bundled, describe, ipv4_source, read_pcap
 from pybpf.errors import BPFError
 from pybpf.spec import CollectionSpec, load_collection_spec

@@ -17,7 +17,7 @@ import ipaddress
 import struct
 from importlib import resources
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.errors import BPFError
 
 __all__ = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterator, Mapping
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.asm.disasm import get_instructions
 from pybpf.elf import SHF, SHT, STT, ELFFile, Relocation, Section, Symbol
 from pybpf.errors import BTFError

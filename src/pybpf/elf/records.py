@@ -7,7 +7,7 @@ Known enum values come back as the enum member (``SHT.PROGBITS``), unknown ones 
 
 from __future__ import annotations
 
-from pybpf._util import MISSING, field, immutable, record
+from pybpf._records import MISSING, field, immutable, record
 from pybpf.elf._layout import R_BPF, SHT, STB, STT, STV
 from pybpf.errors import ELFError, Location
 

@@ -16,7 +16,7 @@ import os
 import weakref
 from collections.abc import Callable, Sequence
 
-from pybpf._util import field, immutable
+from pybpf._records import field, immutable
 from pybpf.errors import NotSupportedError, SyscallError
 from pybpf.sys import MapCreateAttr, ProgLoadAttr, current, map_create, prog_load
 

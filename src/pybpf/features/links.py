@@ -14,8 +14,8 @@ import errno
 import functools
 from collections.abc import Callable
 
+from pybpf._records import immutable
 from pybpf._uapi import AttachType, LinkType, ProgType
-from pybpf._util import immutable
 from pybpf.errors import SyscallError
 from pybpf.features import _insns
 from pybpf.features._core import Feature, conclude, kernel_name

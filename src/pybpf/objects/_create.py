@@ -14,8 +14,8 @@ from __future__ import annotations
 import errno
 import mmap
 
+from pybpf._records import replace
 from pybpf._uapi import MapType
-from pybpf._util import replace
 from pybpf.btf import BTF
 from pybpf.errors import NotSupportedError, SyscallError
 from pybpf.features import OBJ_NAME, OBJ_NAME_DOT, have, kernel_name, map_type

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import CallKind, PseudoSrc
 from pybpf.btf._btf import BTF

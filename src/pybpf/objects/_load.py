@@ -22,8 +22,8 @@ import struct
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
+from pybpf._records import immutable
 from pybpf._uapi import ProgType
-from pybpf._util import immutable
 from pybpf.asm.opcodes import PseudoSrc
 from pybpf.errors import NotSupportedError, SyscallError, VerifierError
 from pybpf.features import have, kernel_version_code

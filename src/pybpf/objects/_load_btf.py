@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 
-from pybpf._util import record
+from pybpf._records import record
 from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import Kind
 from pybpf.errors import NotSupportedError, SyscallError, VerifierError

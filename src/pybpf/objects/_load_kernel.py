@@ -23,7 +23,7 @@ import os
 import weakref
 from collections.abc import Iterable
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.btf._btf import BTF
 from pybpf.btf._load import KernelBTF
 from pybpf.btf.cache import load_cached

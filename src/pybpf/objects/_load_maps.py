@@ -30,8 +30,8 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 
+from pybpf._records import replace
 from pybpf._uapi import MapType
-from pybpf._util import replace
 from pybpf.errors import NotSupportedError, SyscallError
 from pybpf.features import MMAPABLE_MAPS, have
 from pybpf.objects import _create, pin

@@ -25,8 +25,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 
+from pybpf._records import field, record
 from pybpf._uapi import AttachType, LinkType, ProgType
-from pybpf._util import field, record
 from pybpf.asm.opcodes import PseudoSrc
 from pybpf.btf.kinds import Kind
 from pybpf.features import EXP_ATTACH_TYPE, have

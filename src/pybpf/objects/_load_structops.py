@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import struct
 
+from pybpf._records import field, immutable, record, replace
 from pybpf._uapi import MapType
-from pybpf._util import field, immutable, record, replace
 from pybpf.btf._btf import BTF
 from pybpf.btf._load import KernelBTF
 from pybpf.btf.kinds import Kind

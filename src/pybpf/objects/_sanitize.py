@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from pybpf._util import replace
+from pybpf._records import replace
 from pybpf.btf._btf import BTF
 from pybpf.btf.encode import encode
 from pybpf.btf.kinds import FuncLinkage

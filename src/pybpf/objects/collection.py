@@ -29,8 +29,8 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType, TracebackType
 
+from pybpf._records import replace
 from pybpf._uapi import MapType
-from pybpf._util import replace
 from pybpf.errors import SyscallError, VerifierError
 from pybpf.features import BPF_COOKIE, have, kernel_version_code
 from pybpf.objects._errors import SpecError

@@ -10,8 +10,8 @@ from __future__ import annotations
 import ctypes
 import time
 
+from pybpf._records import immutable
 from pybpf._uapi import LinkType, MapType, ProgType
-from pybpf._util import immutable
 from pybpf.sys import BtfInfo as _RawBtfInfo
 from pybpf.sys import LinkInfo as _RawLinkInfo
 from pybpf.sys import MapInfo as _RawMapInfo

@@ -19,8 +19,8 @@ import errno
 from collections.abc import Mapping
 from functools import cached_property
 
+from pybpf._records import immutable
 from pybpf._uapi import AttachType, ProgType
-from pybpf._util import immutable
 from pybpf.errors import SyscallError
 from pybpf.features import kernel_name
 from pybpf.objects import _load, pin

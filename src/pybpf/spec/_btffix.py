@@ -22,7 +22,7 @@ The kernel-dependent sanitising (kinds an older kernel lacks) is not done here.
 
 from __future__ import annotations
 
-from pybpf._util import replace
+from pybpf._records import replace
 from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import FuncLinkage, Kind, VarLinkage
 from pybpf.btf.types import Datasec, Func, Int, Type, Var, VarSecinfo

@@ -23,7 +23,8 @@ import struct
 from collections.abc import Iterator
 from functools import partial
 
-from pybpf._util import immutable, replace, s32
+from pybpf._records import immutable, replace
+from pybpf._util import s32
 from pybpf.asm.instruction import ByteOrder, Instruction, iter_decode
 from pybpf.asm.opcodes import PseudoSrc
 from pybpf.errors import DecodeError, Location

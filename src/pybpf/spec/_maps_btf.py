@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pybpf._records import record
 from pybpf._uapi import MapType
-from pybpf._util import record
 from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import VarLinkage
 from pybpf.btf.types import Array, Composite, Enum, Enum64, FuncProto, Member, Ptr, Struct, Var

@@ -12,8 +12,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from functools import lru_cache
 
+from pybpf._records import immutable, record
 from pybpf._uapi import AttachType, ProgType
-from pybpf._util import immutable, record
 from pybpf.elf import STB, STT, STV, Section, Symbol
 from pybpf.spec._object import ObjectFile, Role
 from pybpf.spec.sections import SecFlag, find_section

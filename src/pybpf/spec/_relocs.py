@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import struct
 
-from pybpf._util import field, record
+from pybpf._records import field, record
 from pybpf.asm.opcodes import CallKind, PseudoSrc
 from pybpf.elf import R_BPF, SHN, STB, STT, Relocation, Section, Symbol
 from pybpf.errors import ELFError

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import enum
 
+from pybpf._records import immutable
 from pybpf._uapi import AttachType, ProgType
-from pybpf._util import immutable
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
 

@@ -26,8 +26,8 @@ import copy
 import enum
 import os
 
+from pybpf._records import field, immutable, record
 from pybpf._uapi import AttachType, MapType, ProgType
-from pybpf._util import field, immutable, record
 from pybpf.asm.instruction import Instruction
 from pybpf.btf.types import Type
 from pybpf.spec._lazy import Lazy

@@ -26,8 +26,8 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 
+from pybpf._records import field, record
 from pybpf._uapi import Cmd, MapType
-from pybpf._util import field, record
 from pybpf.sys.attrs import (
     Attr,
     BtfLoadAttr,

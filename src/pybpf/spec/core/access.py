@@ -19,7 +19,7 @@ indices one to one, and ``accessors``, only the points that mean something acros
 
 from __future__ import annotations
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.btf._btf import BTF
 from pybpf.btf.types import Array, Composite, Enum, EnumType, Type
 from pybpf.spec.core._fast import size_of, skip

@@ -19,7 +19,7 @@ The byte order is the program's (libbpf uses the host's, which is the target's).
 
 from __future__ import annotations
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.btf.types import Array, Composite, Enum, EnumType, Int, Ptr, Type
 from pybpf.spec.core._fast import size_of, skip
 from pybpf.spec.core.access import ENUMVAL_KINDS, FIELD_KINDS, KIND_NAMES, CoreSpec

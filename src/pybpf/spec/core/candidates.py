@@ -15,7 +15,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Mapping, Sequence
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import Kind
 from pybpf.errors import BTFError

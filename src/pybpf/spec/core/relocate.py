@@ -19,7 +19,7 @@ from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from functools import partial
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.asm.instruction import Instruction, encode
 from pybpf.btf._btf import BTF
 from pybpf.spec._lazy import Deferred, Lazy

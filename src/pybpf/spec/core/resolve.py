@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pybpf._util import immutable
+from pybpf._records import immutable
 from pybpf.btf._btf import BTF
 from pybpf.spec.core.access import CoreSpec, format_spec, parse_spec
 from pybpf.spec.core.calc import CoreValues, calc_values

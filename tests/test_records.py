@@ -1,4 +1,4 @@
-"""``pybpf._util.immutable``/``record``/``dataclass``: dataclasses without their import cost.
+"""``pybpf._records.immutable``/``record``/``dataclass``: dataclasses without their import cost.
 
 What users of a value type rely on is what a frozen slotted dataclass gives them; each test
 holds a record class to that (and, where it matters, next to a real dataclass).
@@ -15,8 +15,8 @@ from typing import ClassVar
 
 import pytest
 
-from pybpf import _util
-from pybpf._util import field, immutable, record, replace
+from pybpf import _records
+from pybpf._records import field, immutable, record, replace
 
 
 @immutable
@@ -179,9 +179,9 @@ def test_the_generic_init_gives_way_to_a_compiled_one() -> None:
         b: list[int] = field(default_factory=list)
 
     first = Hot.__init__
-    made = [Hot(i) for i in range(_util.HOT + 1)]
+    made = [Hot(i) for i in range(_records.HOT + 1)]
     assert Hot.__init__ is not first  # compiled, installed on the class
-    assert [m.a for m in made] == list(range(_util.HOT + 1))
+    assert [m.a for m in made] == list(range(_records.HOT + 1))
     assert all(m.b == [] for m in made) and made[0].b is not made[1].b
     after = Hot(7, [1])
     assert after == Hot(7, [1]) and after.b == [1]
@@ -202,7 +202,7 @@ def test_post_init_runs() -> None:
 
 
 def test_dataclass_is_a_drop_in() -> None:
-    @_util.dataclass(frozen=True, slots=True)
+    @_records.dataclass(frozen=True, slots=True)
     class Twin:
         a: int
 
@@ -213,7 +213,7 @@ def test_dataclass_is_a_drop_in() -> None:
 
 def test_importing_records_loads_neither_dataclasses_nor_typing() -> None:
     code = (
-        "import sys\nfrom pybpf._util import immutable\n"
+        "import sys\nfrom pybpf._records import immutable\n"
         "@immutable\nclass A:\n    x: int\n"
         "a = A(1); hash(a); repr(a); a == A(1)\n"
         "print(sorted({'dataclasses', 'typing', 'inspect'} & set(sys.modules)))"
