@@ -5,11 +5,14 @@ the bench packet, and, when this process may load BPF programs, in the kernel as
 program (``prolog_kernel.asm`` + the body) under ``BPF_PROG_TEST_RUN`` with ``repeat``, in
 the same run. Figures are the minimum over ``--rounds`` of the mean ns per run. The JIT is
 timed through its batch entry point (``test_run(repeat=N)``: one native call for N runs),
-the kernel the same way. Also printed: JIT compile time (cold, with an empty code cache, and
-cached), ns per executed instruction for the Python tiers, and the compile time of a
-100-instruction program split into IR generation, LLVM optimisation and code generation.
+the kernel the same way. Also printed: JIT compile time (cold: the code cache off, minimum
+and median of ``--compiles`` compiles, the machine being noisy; and from the cache), ns per
+executed instruction for the Python tiers, and the cold compile time of two 100-instruction
+programs (straight and branchy) split into IR generation, LLVM passes (with parsing the IR)
+and code generation.
 
-    python benchmarks/vm.py [--rounds 3] [--tiers interp,fast,jit] [--only NAME ...]
+    python benchmarks/vm.py [--rounds 3] [--compiles 15] [--tiers interp,fast,jit]
+                            [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ import ctypes.util
 import errno
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,11 +160,10 @@ def _repeat(name: str) -> int:
     return max(10, min(200_000, 20_000_000 // EXECUTED[name]))
 
 
-def vm_ns(bench: Bench, tier: str, rounds: int) -> tuple[float, str, tuple[float, float] | None]:
-    """(mean ns per run, problem or "", JIT compile ms (cold, cached))."""
+def vm_ns(bench: Bench, tier: str, rounds: int) -> tuple[float, str]:
+    """(mean ns per run, problem or "")."""
     vm = VM(tier=tier)  # type: ignore[arg-type]
     prog = vm.load(bench.insns)
-    compile_ms = _compile_ms(bench) if tier == "jit" else None
     problem = ""
     got = prog.run(bench.mem)
     if got != bench.expected:
@@ -167,27 +172,67 @@ def vm_ns(bench: Bench, tier: str, rounds: int) -> tuple[float, str, tuple[float
     per_run_guess = {"interp": 300.0, "fast": 60.0}.get(tier, 1.0) * EXECUTED[bench.name]
     repeat = _repeat(bench.name) if tier == "jit" else max(1, int(budget * 1e9 / per_run_guess))
     best = min(prog.test_run(bench.mem, repeat=repeat).duration for _ in range(rounds))
-    return float(best), problem, compile_ms
+    return float(best), problem
 
 
-def _compile_ms(bench: Bench) -> tuple[float, float]:
-    """JIT compile time of the program: cold (an empty code cache of its own) and cached."""
-    times = []
-    with tempfile.TemporaryDirectory() as cache:
-        os.environ["PYBPF_JIT_CACHE"] = cache
-        try:
-            for _ in range(2):
-                start = time.perf_counter()
-                VM(tier="jit").load(bench.insns).runner()
-                times.append((time.perf_counter() - start) * 1e3)
-        finally:
+@contextmanager
+def _jit_cache(setting: str) -> Iterator[None]:
+    """The JIT's code cache set to ``setting`` (``0``: off, else a directory) meanwhile."""
+    saved = os.environ.get("PYBPF_JIT_CACHE")
+    os.environ["PYBPF_JIT_CACHE"] = setting
+    try:
+        yield
+    finally:
+        if saved is None:
             del os.environ["PYBPF_JIT_CACHE"]
-    return times[0], times[1]
+        else:
+            os.environ["PYBPF_JIT_CACHE"] = saved
+
+
+@dataclass
+class Compiles:
+    """Cold compile times (ms) of one program, and the time from the code cache."""
+
+    total: list[float]
+    ir: list[float]
+    passes: list[float]
+    codegen: list[float]
+    cached: float
+
+    def cold(self) -> str:
+        return f"{min(self.total):.1f}/{statistics.median(self.total):.1f}"
+
+
+def compile_times(insns: list[Instruction], runs: int) -> Compiles:
+    """Time ``runs`` cold compiles of ``insns`` (loading into a new VM included), then one
+    from a code cache of its own."""
+    from pybpf.vm._jit_runtime import CompileStats
+
+    rows: list[tuple[float, CompileStats]] = []
+    with _jit_cache("0"):
+        for _ in range(runs):
+            vm = VM(tier="jit")
+            start = time.perf_counter()
+            runner = vm.load(insns).runner()
+            rows.append(((time.perf_counter() - start) * 1e3, runner.stats))  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory() as cache, _jit_cache(cache):
+        VM(tier="jit").load(insns).runner()
+        start = time.perf_counter()
+        VM(tier="jit").load(insns).runner()
+        cached = (time.perf_counter() - start) * 1e3
+    return Compiles(
+        [t for t, _ in rows],
+        [s.ir_ms for _, s in rows],
+        [s.optimize_ms for _, s in rows],
+        [s.codegen_ms for _, s in rows],
+        cached,
+    )
 
 
 def program_100() -> list[Instruction]:
-    """A 100-instruction program: a bounds-checked hash of the first 24 packet bytes."""
-    lines = ["mov %r0, 0", "mov %r2, %r1", "add %r2, 32"]  # r2 = r1 + 32 (the end checked)
+    """A 100-instruction program: a hash of the first 24 packet bytes (no branch of its
+    own: the packet is not checked by the program, so every access is checked by the VM)."""
+    lines = ["mov %r0, 0", "mov %r2, %r1", "add %r2, 32"]
     for k in range(24):
         lines += [
             f"ldxb %r3, [%r1+{k}]",
@@ -199,30 +244,43 @@ def program_100() -> list[Instruction]:
     return assemble("\n".join(lines), "ubpf")
 
 
-def compile_report() -> str:
-    """The JIT's compile time for a 100-instruction program: cold (split into IR, LLVM
-    optimisation and code generation) and from the code cache."""
-    from pybpf.vm._jit import CompileStats
+def program_100_branchy() -> list[Instruction]:
+    """A 100-instruction program with a branch every eight instructions: bounds checks by
+    the program, stack stores, one exit (the shape of tests/vm/test_jit.py's)."""
+    lines = ["add %r2, %r1", "mov %r0, 0"]
+    i = 0
+    while len(lines) < 99:
+        lines += [
+            "mov %r3, %r1",
+            f"add %r3, {i % 8 + 8}",
+            "jgt %r3, %r2, out",
+            f"ldxb %r4, [%r1+{i % 8}]",
+            "add %r0, %r4",
+            f"stxdw [%r10-{8 * (i % 8 + 1)}], %r0",
+            "lsh %r0, 3",
+            "xor %r0, %r4",
+        ]
+        i += 1
+    return assemble("\n".join([*lines[:99], "out:", "exit"]), "ubpf")
 
-    insns = program_100()
-    rows = []
-    with tempfile.TemporaryDirectory() as cache:
-        os.environ["PYBPF_JIT_CACHE"] = cache
-        try:
-            for _ in range(2):
-                start = time.perf_counter()
-                runner = VM(tier="jit").load(insns).runner()
-                total = (time.perf_counter() - start) * 1e3
-                stats: CompileStats = runner.stats  # type: ignore[attr-defined]
-                rows.append((total, stats))
-        finally:
-            del os.environ["PYBPF_JIT_CACHE"]
-    (cold, s), (cached, _) = rows
-    return (
-        f"JIT compile, {sum(i.slots for i in insns)}-instruction program: cold {cold:.1f} ms "
-        f"(IR {s.ir_ms:.1f}, optimize {s.optimize_ms:.1f}, codegen {s.codegen_ms:.1f}); "
-        f"cached {cached:.1f} ms"
-    )
+
+def compile_report(runs: int) -> list[str]:
+    """The JIT's cold compile time of 100-instruction programs, split into IR generation,
+    LLVM passes (with parsing the IR) and code generation: min/median ms of ``runs``."""
+    out = []
+    for label, insns in (("straight", program_100()), ("branchy", program_100_branchy())):
+        c = compile_times(insns, runs)
+
+        def mm(xs: list[float]) -> str:
+            return f"{min(xs):.1f}/{statistics.median(xs):.1f}"
+
+        slots = sum(i.slots for i in insns)
+        out.append(
+            f"JIT compile, {slots}-instruction program ({label}), min/median of {runs} cold: "
+            f"{c.cold()} ms (IR {mm(c.ir)}, passes {mm(c.passes)}, codegen {mm(c.codegen)}); "
+            f"cached {c.cached:.1f} ms"
+        )
+    return out
 
 
 def _fmt_ns(ns: float | None) -> str:
@@ -238,6 +296,7 @@ def _fmt_ns(ns: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--compiles", type=int, default=15, help="cold JIT compiles per program")
     parser.add_argument("--tiers", default="interp,fast,jit")
     parser.add_argument("--only", nargs="*", default=list(PROGRAMS))
     args = parser.parse_args(argv)
@@ -249,38 +308,45 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{'program':10} {'kernel JIT':>11} {'(README)':>9}"
     for tier in tiers:
         head += f" {tier:>11}"
-    head += f" {'jit/kernel':>10} {'compile cold/cached':>19}  {'interp ns/i':>11} {'fast ns/i':>9}"
+    head += f" {'jit/kernel':>10} {'compile ms min/med/cached':>26}"
+    head += f"  {'interp ns/i':>11} {'fast ns/i':>9}"
     print(head)
     for name in args.only:
-        bench = load(name)
-        kns, kproblem = kernel_ns(bench, args.rounds)
-        row = f"{name:10} {_fmt_ns(kns):>11} {_fmt_ns(README_KERNEL_NS[name]):>9}"
-        per_insn: dict[str, float] = {}
-        notes = [kproblem] if kproblem else []
-        jit_ns: float | None = None
-        compile_ms: tuple[float, float] | None = None
-        for tier in tiers:
-            try:
-                ns, problem, cms = vm_ns(bench, tier, args.rounds)
-            except BPFError as exc:
-                row += f" {'error':>11}"
-                notes.append(f"{tier}: {exc}")
-                continue
-            row += f" {_fmt_ns(ns):>11}"
-            per_insn[tier] = ns / EXECUTED[name]
-            if problem:
-                notes.append(f"{tier}: {problem}")
-            if tier == "jit":
-                jit_ns, compile_ms = ns, cms
-        ratio = f"{jit_ns / kns:.2f}" if jit_ns is not None and kns else "-"
-        cms_text = f"{compile_ms[0]:.1f}/{compile_ms[1]:.1f} ms" if compile_ms else "-"
-        interp = f"{per_insn['interp']:.0f}" if "interp" in per_insn else "-"
-        fast = f"{per_insn['fast']:.0f}" if "fast" in per_insn else "-"
-        row += f" {ratio:>10} {cms_text:>19}  {interp:>11} {fast:>9}"
-        print(row + (f"   ! {'; '.join(notes)}" if notes else ""), flush=True)
+        print(_row(load(name), tiers, args.rounds, args.compiles), flush=True)
     if "jit" in tiers:
-        print(compile_report())
+        print("\n".join(compile_report(args.compiles)))
     return 0
+
+
+def _row(bench: Bench, tiers: list[str], rounds: int, compiles: int) -> str:
+    name = bench.name
+    kns, kproblem = kernel_ns(bench, rounds)
+    row = f"{name:10} {_fmt_ns(kns):>11} {_fmt_ns(README_KERNEL_NS[name]):>9}"
+    per_insn: dict[str, float] = {}
+    notes = [kproblem] if kproblem else []
+    jit_ns: float | None = None
+    for tier in tiers:
+        try:
+            ns, problem = vm_ns(bench, tier, rounds)
+        except BPFError as exc:
+            row += f" {'error':>11}"
+            notes.append(f"{tier}: {exc}")
+            continue
+        row += f" {_fmt_ns(ns):>11}"
+        per_insn[tier] = ns / EXECUTED[name]
+        if problem:
+            notes.append(f"{tier}: {problem}")
+        if tier == "jit":
+            jit_ns = ns
+    ratio = f"{jit_ns / kns:.2f}" if jit_ns is not None and kns else "-"
+    cms_text = "-"
+    if "jit" in tiers:
+        c = compile_times(bench.insns, compiles)
+        cms_text = f"{c.cold()}/{c.cached:.1f}"
+    interp = f"{per_insn['interp']:.0f}" if "interp" in per_insn else "-"
+    fast = f"{per_insn['fast']:.0f}" if "fast" in per_insn else "-"
+    row += f" {ratio:>10} {cms_text:>26}  {interp:>11} {fast:>9}"
+    return row + (f"   ! {'; '.join(notes)}" if notes else "")
 
 
 if __name__ == "__main__":

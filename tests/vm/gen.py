@@ -98,3 +98,40 @@ def program(draw: st.DrawFn, kernel: bool = False, max_body: int = 30) -> list[I
     for r in range(1, 10):
         mix += [Instruction(0xC7, 0, imm=7), Instruction(0xAF, 0, r)]  # r0 s>>= 7; r0 ^= rN
     return insns + body + mix + [Instruction(0x95)]
+
+
+def _access(draw: st.DrawFn, base: int, checked: bool) -> list[str]:
+    """A packet access through ``base`` (maybe after the program's own check, which may be
+    too short), mixed into r0, sometimes a store."""
+    size = draw(st.sampled_from([1, 2, 4, 8]))
+    off = draw(st.integers(-2, 10))
+    suffix = {1: "b", 2: "h", 4: "w", 8: "dw"}[size]
+    lines = []
+    if checked:
+        need = off + size + draw(st.integers(-2, 1))  # sometimes one or two bytes short
+        lines += [f"mov %r4, %r{base}", f"add %r4, {need}", "jgt %r4, %r2, done"]
+    if draw(st.booleans()):
+        lines += [f"ldx{suffix} %r5, [%r{base}{off:+d}]", "add %r0, %r5", "mul %r0, 31"]
+    else:
+        lines += [f"stx{suffix} [%r{base}{off:+d}], %r0"]
+    return lines
+
+
+@st.composite
+def packet_program(draw: st.DrawFn) -> str:
+    """A memory-entry program (uBPF syntax) reading and writing its packet: a loop over it
+    or straight code, accesses through the packet pointer plus a moving index or a choice
+    of two constants, checked against data_end by the program (sometimes too little) or
+    not at all. The cases where a JIT leaves checks out or makes one check for a block."""
+    lines = ["add %r2, %r1", "mov %r0, 0", "mov %r6, 0"]
+    lines += ["mov %r7, 14", f"jeq %r2, %r1, +{1}", "mov %r7, 18"]  # r7: one of two
+    looped = draw(st.booleans())
+    if looped:
+        lines += ["loop:", f"jge %r6, {draw(st.integers(1, 40))}, done"]
+    lines += ["mov %r3, %r1", "add %r3, %r6", "mov %r8, %r1", "add %r8, %r7"]
+    for _ in range(draw(st.integers(1, 4))):
+        base = draw(st.sampled_from([1, 3, 8]))
+        lines += _access(draw, base, draw(st.booleans()))
+    if looped:
+        lines += [f"add %r6, {draw(st.integers(1, 3))}", "ja loop"]
+    return "\n".join([*lines, "done:", "exit"])

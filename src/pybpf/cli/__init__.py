@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for words, module in FAST.items():
             if tuple(argv[: len(words)]) == words:
                 __import__(module)
-                status = _run(argv[0], sys.modules[module].main, list(argv[len(words) :]))
+                status = _run(" ".join(words), sys.modules[module].main, list(argv[len(words) :]))
                 if status is not None:
                     return status
     parser = build_parser(_command_of(argv))
@@ -124,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(command: str, func: Callable[[Any], int | None], args: object) -> int | None:
-    """``func(args)``'s status; a library error is printed as ``pybpf COMMAND: message``."""
+    """``func(args)``'s status; a library error, or a file that cannot be read or written,
+    is printed as ``pybpf COMMAND: message``."""
     try:
         status = func(args)
     except BPFError as exc:
@@ -132,6 +133,10 @@ def _run(command: str, func: Callable[[Any], int | None], args: object) -> int |
         return 1
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # a path the user named: not found, not readable, ...
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"pybpf {command}: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     return status
 
 

@@ -8,10 +8,15 @@ interpreter's (same faults, same budget): the budget is charged per *segment* (t
 chain up to a call), refunded when a branch leaves a segment early, and when a charge does
 not fit, the rest of the run continues in the interpreter, which stops at the exact
 instruction. A fault's pc comes from the line of the generated source it happened on.
+
+``test_run(repeat=N)`` runs a second rendering of the entry function, compiled on first use,
+whose body sits in a loop over the N runs: an exit ends one run (``break``) instead of
+returning, so a run costs no Python call and no more set-up than its registers.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,15 +27,13 @@ from pybpf.vm._alu import M32, M64, bswap, sdiv, smod
 from pybpf.vm._code import Code
 from pybpf.vm._fast_gen import SB, condition, simple
 from pybpf.vm._interp import Interpreter, stack_top
-from pybpf.vm.env import Env
+from pybpf.vm.env import MAX_LOOPS, Env
 from pybpf.vm.memory import (
     CODE_REGION,
     MAX_FRAMES,
     OFFSET_MASK,
     REGION_SHIFT,
     STACK_REGION,
-    STACK_SIZE,
-    fault,
     int_struct,
 )
 
@@ -39,8 +42,9 @@ __all__ = ["FastRunner", "generate"]
 MAX_CHAIN = 256
 """Longest straight run inlined into one chain before it dispatches instead."""
 
-_ZERO = bytes(STACK_SIZE)
 _counter = itertools.count()
+BATCH = -1
+"""Key of the batch rendering of the entry function among the compiled functions."""
 
 
 @dataclass
@@ -58,8 +62,9 @@ class _Source:
 class _FunctionGen:
     """Generates the Python function of one eBPF function (entry slot ``entry``)."""
 
-    def __init__(self, code: Code, entry: int, out: _Source) -> None:
+    def __init__(self, code: Code, entry: int, out: _Source, batch: bool = False) -> None:
         self.code = code
+        self.batch = batch  # the body runs in a loop over runs; an exit ends one run
         self.entry = entry
         self.end = code.function_end(entry)
         self.out = out
@@ -113,21 +118,61 @@ class _FunctionGen:
     # -- emission -----------------------------------------------------------------------------
     def emit(self, fname: str) -> None:
         out = self.out
+        if self.batch:
+            # depth 0 and its frame (the VM maps frames once) stay the same for every run
+            out.add(1, f"def {fname}(n, a1, a2, full):")
+            out.add(2, "depth = r0 = 0")
+            out.add(2, "FR = T[STACK0]")
+            out.add(2, "for _ in range(n):")
+            if self._touches_env():
+                out.add(3, "env.loops = MAX_LOOPS; env.tail_calls = 0; env.unwind = False")
+            out.add(3, "r1 = a1; r2 = a2; r3 = r4 = r5 = 0")
+            out.add(3, "r10 = TOP0")
+            self._body(3)
+            out.add(2, "return r0")
+            return
         out.add(1, f"def {fname}(r1, r2, r3, r4, r5, depth):")
         out.add(2, "if depth >= MAX_FRAMES: TOO_DEEP()")
-        out.add(2, "T[STACK0 + depth].buf[:] = ZERO")
-        out.add(2, "r0 = r6 = r7 = r8 = r9 = a = 0")
+        out.add(2, "FR = T[STACK0 + depth]")
         out.add(2, "r10 = TOP0 + (depth << 32)")
-        out.add(2, "left = env.budget")
-        out.add(2, f"pc = {self.entry}")
-        out.add(2, "try:")
-        out.add(3, "while True:")
-        self._dispatch(self.targets, 4)
-        out.add(2, "except (IndexError, AttributeError) as exc:")
-        out.add(3, "raise LOCATE(exc.__traceback__, a) from None")
-        out.add(2, "except VMError as exc:")
-        out.add(3, "if exc.pc is None: raise LOCATE(exc.__traceback__, exc) from None")
-        out.add(3, "raise")
+        self._body(2)
+
+    def _body(self, indent: int) -> None:
+        """A run of the function: a fresh frame, the registers, the dispatch loop."""
+        out = self.out
+        out.add(indent, "if FR.whi != FR.lo: FRESH(FR)")
+        out.add(indent, "r0 = r6 = r7 = r8 = r9 = a = 0")
+        out.add(indent, "left = full" if self.batch else "left = env.budget")
+        if len(self.targets) > 1:
+            out.add(indent, f"pc = {self.entry}")
+        out.add(indent, "try:")
+        out.add(indent + 1, "while True:")
+        self._dispatch(self.targets, indent + 2)
+        out.add(indent, "except (IndexError, AttributeError) as exc:")
+        out.add(indent + 1, "raise LOCATE(exc.__traceback__, a) from None")
+        out.add(indent, "except VMError as exc:")
+        out.add(indent + 1, "if exc.pc is None: raise LOCATE(exc.__traceback__, exc) from None")
+        out.add(indent + 1, "raise")
+
+    def _touches_env(self) -> bool:
+        """Whether a run may change the env's per-run state (``may_goto``, helpers)."""
+        kinds = (Kind.CALL, Kind.CALLX, Kind.JCOND, Kind.LDABS, Kind.LDIND)
+        return any(op is not None and op.kind in kinds for op in self.code.ops)
+
+    def _leave(self, indent: int, value: str, pc: int, loops: bool, budget: str = "") -> None:
+        """End the run of this frame with ``value`` as r0 (``budget``: what ``env.budget``
+        must say then, when a function returns)."""
+        out = self.out
+        if not self.batch:
+            if budget:
+                out.add(indent, f"env.budget = {budget}", pc)
+            out.add(indent, f"return {value}", pc)
+            return
+        if value != "r0":
+            out.add(indent, f"r0 = {value}", pc)
+        if loops:
+            out.add(indent, "pc = -1", pc)
+        out.add(indent, "break", pc)
 
     def _dispatch(self, targets: list[int], indent: int) -> None:
         if len(targets) == 1:
@@ -150,6 +195,8 @@ class _FunctionGen:
         nxt = self._after(pcs[-1])
         if nxt is not None:
             self._goto(nxt, indent, loops, start, 0, pcs[-1])
+        if loops and self.batch:  # a run ended inside the loop
+            self.out.add(indent - 1, "if pc < 0: break")
 
     def _target(self, pc: int) -> int | None:
         insn, op = self.code.at(pc)
@@ -159,11 +206,9 @@ class _FunctionGen:
         out, n = self.out, len(seg)
         out.add(indent, f"left -= {n}", seg[0])
         regs = ", ".join(f"r{i}" for i in range(11))
-        out.add(
-            indent,
-            f"if left < 0: env.budget = left + {n}; return DEOPT({seg[0]}, depth, [{regs}])",
-            seg[0],
-        )
+        out.add(indent, "if left < 0:", seg[0])
+        out.add(indent + 1, f"env.budget = left + {n}", seg[0])
+        self._leave(indent + 1, f"DEOPT({seg[0]}, depth, [{regs}])", seg[0], loops)
         for i, pc in enumerate(seg):
             self._insn(pc, indent, loops, start, n - i - 1)
 
@@ -192,19 +237,19 @@ class _FunctionGen:
             self._goto(insn.jump_target(pc) or 0, indent + 1, loops, start, rest, pc)
             out.add(indent, "env.loops -= 1", pc)
         elif kind is Kind.EXIT:
-            out.add(indent, "env.budget = left", pc)
-            out.add(indent, "return r0", pc)
+            self._leave(indent, "r0", pc, loops, "left")
         elif kind in (Kind.CALL, Kind.CALLX):
-            self._call(pc, indent)
+            self._call(pc, indent, loops)
         elif kind in (Kind.LDABS, Kind.LDIND):
             base = f"r{insn.src} + " if kind is Kind.LDIND else ""
             out.add(indent, f"r0 = LDABS(S32({base}{insn.imm}), {op.width // 8})", pc)
-            out.add(indent, f"if r0 is None: env.budget = left + {rest}; return 0", pc)
+            out.add(indent, "if r0 is None:", pc)
+            self._leave(indent + 1, "0", pc, loops, f"left + {rest}")
         else:
             for line in simple(insn, op, code.imm64.get(pc, 0), code.endian):
                 out.add(indent, line, pc)
 
-    def _call(self, pc: int, indent: int) -> None:
+    def _call(self, pc: int, indent: int, loops: bool) -> None:
         insn, op = self.code.at(pc)
         out = self.out
         out.add(indent, "env.budget = left", pc)
@@ -220,16 +265,22 @@ class _FunctionGen:
         else:
             out.add(indent, f"r0 = CALLX(r{insn.dst}, {args}, depth)", pc)
         out.add(indent, "left = env.budget", pc)
-        out.add(indent, "if env.unwind: env.unwind = False; return env.retval", pc)
+        out.add(indent, "if env.unwind:", pc)
+        out.add(indent + 1, "env.unwind = False", pc)
+        self._leave(indent + 1, "env.retval", pc, loops)
 
 
-def generate(code: Code) -> tuple[str, list[int]]:
-    """The Python source of the program and the pc of each line (-1: no instruction)."""
+def generate(code: Code, batch: bool = False) -> tuple[str, list[int]]:
+    """The Python source of the program and the pc of each line (-1: no instruction);
+    with ``batch``, also the batch rendering of the entry function (key :data:`BATCH`)."""
     out = _Source()
     out.add(0, "def make():")
     for entry in code.entries:
         _FunctionGen(code, entry, out).emit(f"F{entry}")
     funcs = ", ".join(f"{e}: F{e}" for e in code.entries)
+    if batch:
+        _FunctionGen(code, 0, out, batch=True).emit("B0")
+        funcs += f", {BATCH}: B0"
     out.add(1, f"return {{{funcs}}}")
     return "\n".join(out.lines) + "\n", out.pcs
 
@@ -242,8 +293,9 @@ class FastRunner:
         self.env = env
         self._interp: Interpreter | None = None
         self.cur = 0  # call depth of the frame that called the running helper
-        self.source, self._line_pcs = generate(code)
-        self.functions = self._compile()
+        self.source, line_pcs = generate(code)
+        self.functions = self._compile(self.source, line_pcs)
+        self._batch: Callable[..., int] | None = None
 
     @property
     def interp(self) -> Interpreter:
@@ -252,7 +304,7 @@ class FastRunner:
             self._interp = Interpreter(self.code, self.env)
         return self._interp
 
-    def _namespace(self) -> dict[str, object]:
+    def _namespace(self, line_pcs: list[int]) -> dict[str, object]:
         mem, code = self.env.mem, self.code
         ns: dict[str, object] = {
             "M": M64,
@@ -262,12 +314,13 @@ class FastRunner:
             "env": self.env,
             "VMError": VMError,
             "MAX_FRAMES": MAX_FRAMES,
+            "MAX_LOOPS": MAX_LOOPS,
             "STACK0": STACK_REGION,
             "TOP0": stack_top(0),
-            "ZERO": _ZERO,
+            "FRESH": mem.fresh_frame,
             "RUNNER": self,
             "F": self._fault,
-            "LOCATE": self._locate,
+            "LOCATE": functools.partial(self._locate, line_pcs),
             "DEOPT": self._deopt,
             "TOO_DEEP": _too_deep,
             "SDIV": sdiv,
@@ -286,14 +339,13 @@ class FastRunner:
             ns[f"H{pc}"] = fn
         return ns
 
-    def _compile(self) -> dict[int, Callable[..., int]]:
-        ns = self._namespace()
+    def _compile(self, source: str, line_pcs: list[int]) -> dict[int, Callable[..., int]]:
+        ns = self._namespace(line_pcs)
         # Make the names closure cells of make() (faster than globals).
         names = sorted(ns)
         header = f"def outer({', '.join(names)}):\n"
-        body = "".join("    " + line + "\n" for line in self.source.splitlines())
+        body = "".join("    " + line + "\n" for line in source.splitlines())
         text = header + body + "    return make\n"
-        self._line_offset = 1
         filename = f"<pybpf-fast-{next(_counter)}>"
         compiled = compile(text, filename, "exec")
         scope: dict[str, object] = {}
@@ -308,6 +360,22 @@ class FastRunner:
         outer = self.cur
         try:
             return self.functions[0](r1 & M64, r2 & M64, 0, 0, 0, depth)
+        finally:
+            self.cur = outer
+
+    def run_repeat(self, r1: int, r2: int, n: int) -> int:
+        """Run ``n`` times from the entry, each run as a new one with the budget
+        ``env.budget`` has now (``BPF_PROG_TEST_RUN``'s repeat); returns the last r0.
+
+        Raises:
+            VMError: a run failed (the later ones do not run).
+        """
+        if self._batch is None:
+            source, line_pcs = generate(self.code, batch=True)
+            self._batch = self._compile(source, line_pcs)[BATCH]
+        outer = self.cur
+        try:
+            return self._batch(n, r1 & M64, r2 & M64, self.env.budget)
         finally:
             self.cur = outer
 
@@ -332,18 +400,13 @@ class FastRunner:
 
     # -- support called by generated code -----------------------------------------------------
     def _fault(self, addr: int, size: int, write: bool) -> None:
-        self.env.mem.translate(addr, size, write)  # raises the precise error
-        raise fault("out of bounds access", addr, size)
+        """An access failed its inline check: raise the precise error, or return when it
+        is the first write to a zeroed stack frame (which the check lets through now)."""
+        self.env.mem.translate(addr, size, write)
 
-    def _line_pc(self, tb: object) -> int:
-        line = getattr(tb, "tb_lineno", 0) - 1 - self._line_offset
-        pcs = self._line_pcs
-        if 0 <= line < len(pcs):
-            return pcs[line]
-        return -1
-
-    def _locate(self, tb: object, what: object) -> VMError:
-        pc = self._line_pc(tb)
+    def _locate(self, line_pcs: list[int], tb: object, what: object) -> VMError:
+        line = getattr(tb, "tb_lineno", 0) - 2  # the wrapper's header line, 1-based
+        pc = line_pcs[line] if 0 <= line < len(line_pcs) else -1
         shown = self.code.show(pc) if pc >= 0 else None
         if isinstance(what, VMError):
             err = VMError(what.reason, pc=pc if pc >= 0 else None, insn=shown)

@@ -3,7 +3,8 @@
 Each slot's instruction is turned once into a handler (see :mod:`pybpf.vm._interp_ops`);
 running is a loop calling handlers. The budget is a ``range`` iterator shared with nested runs
 (``bpf_loop`` callbacks, tail calls) through :attr:`Env.budget`, so it costs nothing per
-instruction beyond the loop itself.
+instruction beyond the loop itself; the outermost ``exit`` ends the loop by exhausting the
+iterator (an exception would cost more than the rest of a short run).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pybpf.errors import VMError
 from pybpf.vm._alu import M64
 from pybpf.vm._code import Code, HelperFn
 from pybpf.vm._interp_ops import Handler, build_handler
-from pybpf.vm.env import Env
+from pybpf.vm.env import MAX_LOOPS, Env
 from pybpf.vm.memory import (
     CODE_REGION,
     MAX_FRAMES,
@@ -30,16 +31,13 @@ __all__ = ["Interpreter", "Stepper", "TraceHook", "budget_error", "stack_top"]
 TraceHook = Callable[[int, list[int]], None]
 """Called before each instruction with its slot and the registers (do not keep the list)."""
 
-_ZERO_STACK = bytes(STACK_SIZE)
 
-
-class _Halt(Exception):
-    """Raised by the halt slot: the outermost frame of a loop returned."""
+_TOP0 = region_base(STACK_REGION) + STACK_SIZE
 
 
 def stack_top(depth: int) -> int:
     """r10 of the frame at call depth ``depth``."""
-    return region_base(STACK_REGION + depth) + STACK_SIZE
+    return _TOP0 + (depth << REGION_SHIFT)
 
 
 def budget_error(pc: int, code: Code) -> VMError:
@@ -57,8 +55,10 @@ class Interpreter:
         self.base_depth = 0
         self.ticks: Iterator[int] = iter(())
         self.total = 0
+        self.left = -1  # the budget left when the loop's outermost frame returned
+        self._range = range(0)
         self.halt = code.nslots
-        handlers: list[Handler] = [_halt] * (code.nslots + 1)
+        handlers: list[Handler] = [self._halted] * (code.nslots + 1)
         for pc in range(code.nslots):
             insn, op = code.slots[pc], code.ops[pc]
             if insn is not None and op is not None:
@@ -77,9 +77,34 @@ class Interpreter:
         saved = (self.frames, self.base_depth)
         self.frames, self.base_depth = [], depth
         regs = [0, r1 & M64, r2 & M64, 0, 0, 0, 0, 0, 0, 0, stack_top(depth)]
-        self._zero_stack(depth)
+        frame = self.env.mem.regions[STACK_REGION + depth]
+        if frame is not None and frame.whi != frame.lo:
+            self.env.mem.fresh_frame(frame)
         try:
             return self._loop(0, regs, trace)
+        finally:
+            self.frames, self.base_depth = saved
+
+    def run_repeat(self, r1: int, r2: int, n: int) -> int:
+        """Run ``n`` times from slot 0 at depth 0, each run as a new one with the budget
+        ``env.budget`` has now (``BPF_PROG_TEST_RUN``'s repeat); returns the last r0.
+
+        Raises:
+            VMError: a run failed (the later ones do not run).
+        """
+        env, mem, loop = self.env, self.env.mem, self._loop
+        full, top, r0 = env.budget, stack_top(0), 0
+        r1, r2 = r1 & M64, r2 & M64
+        saved = (self.frames, self.base_depth)
+        self.frames, self.base_depth = [], 0
+        try:
+            for _ in range(n):
+                env.budget, env.loops, env.tail_calls, env.unwind = full, MAX_LOOPS, 0, False
+                frame = mem.regions[STACK_REGION]
+                if frame is not None and frame.whi != frame.lo:
+                    mem.fresh_frame(frame)
+                r0 = loop(0, [0, r1, r2, 0, 0, 0, 0, 0, 0, 0, top], None)
+            return r0
         finally:
             self.frames, self.base_depth = saved
 
@@ -94,7 +119,7 @@ class Interpreter:
         if depth >= MAX_FRAMES:
             raise VMError(f"call stack is deeper than {MAX_FRAMES} frames")
         self.frames.append((self.halt, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
-        self._zero_stack(depth)
+        self._fresh_frame(depth)
         regs = [0, r1, r2, r3, r4, r5, 0, 0, 0, 0, stack_top(depth)]
         return self._loop(pc, regs, None)
 
@@ -111,10 +136,12 @@ class Interpreter:
 
     def _loop(self, pc: int, regs: list[int], trace: TraceHook | None) -> int:
         env, handlers, halt = self.env, self.handlers, self.halt
-        outer = (self.ticks, self.total)
-        self.total = env.budget
-        ticks = self.ticks = iter(range(env.budget))
-        halted = False
+        outer = (self.ticks, self.total, self.left)
+        total = self.total = env.budget
+        if self._range.stop != total:  # most loops start with the VM's whole budget
+            self._range = range(total)
+        ticks = self.ticks = iter(self._range)
+        self.left = -1
         try:
             if trace is None:
                 for _ in ticks:
@@ -127,16 +154,26 @@ class Interpreter:
             if pc != halt:
                 raise budget_error(pc, self.code)
             return regs[0]
-        except _Halt:
-            halted = True  # the halt slot took a tick that is no instruction
-            return regs[0]
         except VMError as exc:
             raise self._located(exc, pc) from exc.__cause__
         except RecursionError as exc:
             raise VMError("too many nested calls", pc=pc) from exc
         finally:
-            env.budget = ticks.__length_hint__() + halted  # type: ignore[attr-defined]
-            self.ticks, self.total = outer
+            left = self.left
+            env.budget = left if left >= 0 else ticks.__length_hint__()  # type: ignore[attr-defined]
+            self.ticks, self.total, self.left = outer
+
+    def _stop(self, refund: int) -> int:
+        """End the running loop: exhaust its ticks, keeping the budget left (``refund``: the
+        ticks taken that were no instruction)."""
+        ticks = self.ticks
+        self.left = ticks.__length_hint__() + refund  # type: ignore[attr-defined]
+        ticks.__setstate__(self.total)  # type: ignore[attr-defined]
+        return self.halt
+
+    def _halted(self, r: list[int]) -> int:
+        """The handler of the halt slot, where a function called from a helper returns."""
+        return self._stop(1)
 
     def _located(self, exc: VMError, pc: int) -> VMError:
         if exc.pc is not None:
@@ -146,10 +183,10 @@ class Interpreter:
             located.address = exc.address
         return located
 
-    def _zero_stack(self, depth: int) -> None:
+    def _fresh_frame(self, depth: int) -> None:
         region = self.env.mem.regions[STACK_REGION + depth]
         assert region is not None
-        region.buf[:] = _ZERO_STACK
+        self.env.mem.fresh_frame(region)
 
     # -- handlers that need the frame stack ------------------------------------------------
     def exit_frame(self, r: list[int]) -> int:
@@ -159,7 +196,7 @@ class Interpreter:
         r1-r5 undefined after a call, and every tier of the VM keeps them.
         """
         if not self.frames:
-            return self.halt
+            return self._stop(0)
         ret, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10] = self.frames.pop()
         return ret
 
@@ -172,7 +209,7 @@ class Interpreter:
             if depth >= MAX_FRAMES:
                 raise VMError(f"call stack is deeper than {MAX_FRAMES} frames")
             frames.append((ret, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]))
-            self._zero_stack(depth)
+            self._fresh_frame(depth)
             r[10] = stack_top(depth)
             return target
 
@@ -214,13 +251,9 @@ class Interpreter:
     def stepper(self, r1: int, r2: int = 0) -> Stepper:
         """A :class:`Stepper` about to run the first instruction."""
         self.frames, self.base_depth = [], 0
-        self._zero_stack(0)
+        self._fresh_frame(0)
         regs = [0, r1 & M64, r2 & M64, 0, 0, 0, 0, 0, 0, 0, stack_top(0)]
         return Stepper(self, regs)
-
-
-def _halt(r: list[int]) -> int:
-    raise _Halt
 
 
 class Stepper:

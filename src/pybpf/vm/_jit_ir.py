@@ -1,30 +1,60 @@
-"""LLVM IR (as text) for a program: the JIT's code generator. Pure: no llvmlite, no ctypes.
+"""LLVM IR (as text) for one eBPF function: the JIT's code generator. Pure: no llvmlite.
 
-Each eBPF function becomes ``i64 @f<pc>(ptr %st, i64 r1..r5, i64 %depth)``; registers are
-allocas (promoted to SSA by LLVM). ``%st`` points at the VM's native state::
+Each eBPF function becomes ``i64 @<prefix>f<pc>(ptr %st, i64 r1..r5, i64 %depth)``, written
+directly in SSA form (:mod:`pybpf.vm._jit_cfg` says where phis go), so LLVM has little left
+to do: a small pass list and code generation are the whole compile. ``%st`` points at the
+VM's native state::
 
     0 regions   1 cap-1   2 budget   3 status   4 fault pc   5 fault addr   6 fault size
     7 may_goto loops   8 retval   9 helper trampoline   10 region generation
     11 deopt frames (8 x {pc, r0..r10})   12 runs done (batch loops)
 
-and the region table holds one ``{delta, lo, hi, whi}`` row (4 x i64) per region index, so an
-access at ``a`` is checked as ``lo <= a <= hi - size`` (``whi`` for stores) in the row of
-``min(a >> 32, cap-1)`` and reaches host memory at ``delta + a``. Unmapped rows have
-``lo = 2**64-1``: every access faults. TBAA keeps program memory and the state apart, so
-LLVM hoists the table lookups out of loops.
+and the region table holds one ``{delta, lo, hi, whi}`` row (4 x i64) per region index; host
+memory of address ``a`` is at ``delta + a``.
 
-The budget is charged on edges: entering a straight-line segment by a jump charges its
-length; a branch that leaves a segment early refunds the rest. A status other than 0 after a
-call or a fault makes every frame return at once; the Python driver reads why.
+While it writes a block, the generator tracks each register as *base + constant* (a base is
+an SSA value, or none for a constant): moves, constant adds and constant operations emit no
+IR, and memory accesses know their base and offset. It also keeps *facts* the program's own
+branches established on the way into the block (``x <u k``, ``x + c <=u data_end``), with
+which :mod:`pybpf.vm._jit_access` leaves out bounds checks the program already made.
+
+The budget is checked where a run may loop or may have run other code: at the function's
+start, at the start of every block a retreating edge enters, and after every call; each
+check asks for the most instructions a run may execute before the next one
+(:attr:`FunctionCFG.reach`). Between checks the budget is plain arithmetic on constants.
+When a check fails, the frame is saved for the interpreter (``@pybpf_jit_cold``), which
+goes on from there and stops at the exact instruction. A status other than 0 after a call
+makes every frame return at once; the Python driver reads why.
 """
 
 from __future__ import annotations
 
 from pybpf.asm.instruction import Instruction
-from pybpf.asm.opcodes import AluOp, AtomicOp, CallKind, JmpOp, Kind, Op, Source
-from pybpf.vm._alu import M32, sx
+from pybpf.asm.opcodes import CallKind, Kind, Op
+from pybpf.errors import VMError
+from pybpf.vm._alu import M32, M64
 from pybpf.vm._code import Code
-from pybpf.vm.helpers.maps import map_lookup_elem as _LOOKUP
+from pybpf.vm._jit_access import Accesses
+from pybpf.vm._jit_alu import Arithmetic
+from pybpf.vm._jit_cfg import ROOT, WINDOW, FunctionCFG, is_noop_jump
+from pybpf.vm._jit_text import (
+    COLD_AFTER,
+    COLD_STOP,
+    F_ADDR,
+    F_BUDGET,
+    F_LOOPS,
+    F_PC,
+    F_STATUS,
+    F_TRAMP,
+    SITE_CALLX,
+    SITE_HELPER,
+    SITE_LDABS,
+    ST_BADCALL,
+    ST_DEPTH,
+    Options,
+    State,
+    Val,
+)
 from pybpf.vm.memory import (
     CODE_REGION,
     MAX_FRAMES,
@@ -34,575 +64,347 @@ from pybpf.vm.memory import (
     STACK_SIZE,
 )
 
-__all__ = [
-    "DEOPT_WORDS",
-    "ST_BADCALL",
-    "ST_DEOPT",
-    "ST_DEPTH",
-    "ST_FAULT",
-    "ST_PYERR",
-    "ST_UNWIND",
-    "FunctionIR",
-]
-
-# state fields (i64 index) and status values
-F_REGIONS, F_CAP, F_BUDGET, F_STATUS, F_PC, F_ADDR, F_SIZE, F_LOOPS, F_RETVAL, F_TRAMP = range(10)
-F_GEN = 10
-ST_FAULT, ST_PYERR, ST_UNWIND, ST_DEPTH, ST_BADCALL, ST_DEOPT = 1, 3, 4, 5, 6, 7
-F_DEOPT, F_DONE = 11, 12
-DEOPT_WORDS = 12  # a saved frame: pc, r0 ... r10
-SITE_HELPER, SITE_CALLX, SITE_LDABS = 0, 1, 2
+__all__ = ["FunctionIR"]
 
 
-class FunctionIR:
-    """IR of one eBPF function."""
+class FunctionIR(Accesses, Arithmetic):
+    """IR of one eBPF function. ``main``: function 0 specialised for a memory entry (r1 and
+    r2 are the packet's, from the window), which the entry loop runs at depth 0."""
 
-    def __init__(  # noqa: PLR0917 - a code generator's context
-        self,
-        code: Code,
-        entry: int,
-        segs: dict[int, int],
-        prefix: str,
-        memory_entry: bool,
-        sites: list[int],
+    def __init__(
+        self, code: Code, entry: int, opts: Options, sites: list[int], main: bool = False
     ) -> None:
-        self.sites = sites  # [next access site number], shared by the module's functions
-        self.known: dict[int, int] = {}
-        self.current = 0
-        self.prefix = prefix
-        self.memory_entry = memory_entry
+        super().__init__(opts, sites)
         self.code = code
+        self.endian = code.endian
         self.entry = entry
-        self.end = code.function_end(entry)
-        self.segs = segs
-        self.lines: list[str] = []
-        self.n = 0
+        self.cfg = FunctionCFG(code, entry)
+        self.main = main
+        self.body: dict[int, list[str]] = {}
+        # edges into join blocks: (label they leave from, phi operands, state on the edge)
+        self.incoming: dict[int, list[tuple[str, dict[str, str], State]]] = {}
+        self.pending: dict[int, State] = {}  # entry states of single-predecessor blocks
+        self.exits: dict[int, State] = {}
+        self.hoist: dict[tuple[str | None, bool], int] = {}
+        self.spans: dict[tuple[str | None, bool], tuple[int, int]] = {}
+        self.hoisting = False  # whether the block's start check may cover an access
+        self.first = 0
+        self.block = entry
 
-    # -- helpers ------------------------------------------------------------------------------
-    def t(self) -> str:
-        self.n += 1
-        return f"%t{self.n}"
+    # -- function -------------------------------------------------------------------------------
+    def name(self) -> str:
+        return f"{self.prefix}main" if self.main else f"{self.prefix}f{self.entry}"
 
-    def emit(self, text: str) -> None:
-        self.lines.append("  " + text)
+    def linkage(self) -> str:
+        """``internal`` but for the function the entry loop runs (it takes its address)."""
+        return "" if self.main or (self.entry == 0 and not self.opts.memory_entry) else "internal "
 
-    def label(self, name: str) -> None:
-        self.lines.append(f"{name}:")
-
-    def get(self, r: int) -> str:
-        v = self.t()
-        self.emit(f"{v} = load i64, ptr %R{r}")
-        return v
-
-    def put(self, r: int, value: str) -> None:
-        self.emit(f"store i64 {value}, ptr %R{r}")
-
-    def field(self, index: int) -> str:
-        p = self.t()
-        self.emit(f"{p} = getelementptr i64, ptr %st, i64 {index}")
-        return p
-
-    def load_ptr(self, index: int) -> str:
-        p, v = self.field(index), self.t()
-        self.emit(f"{v} = load ptr, ptr {p}, !tbaa !2")
-        return v
-
-    def load_field(self, index: int) -> str:
-        p, v = self.field(index), self.t()
-        self.emit(f"{v} = load i64, ptr {p}, !tbaa !2")
-        return v
-
-    def store_field(self, index: int, value: str) -> None:
-        p = self.field(index)
-        self.emit(f"store i64 {value}, ptr {p}, !tbaa !2")
-
-    def op(self, text: str) -> str:
-        v = self.t()
-        self.emit(f"{v} = {text}")
-        return v
-
-    # -- function -----------------------------------------------------------------------------
     def generate(self) -> list[str]:
         """The function's IR lines."""
-        self._prologue()
-        self.starts = self._block_starts()
-        pc = self.entry
-        while pc < self.end:
-            insn, op = self.code.at(pc)
-            if pc in self.starts:
-                self.label(f"L{pc}")
-                self.known.clear()  # constants are known within a block only
-            self.current = pc
-            self._insn(pc, insn, op)
-            self._track(insn, op)
-            pc += insn.slots
-        self._tails()
-        self.lines.append("}")
-        self._reload_after_calls()
-        return self.lines
+        self.out = self.body[ROOT] = []
+        self.exits[ROOT] = self._prologue()
+        for block in self.cfg.order:
+            self._block(block)
+        lines = list(self.body[ROOT])
+        for block in self.cfg.order:
+            body = self.body[block]
+            lines += [body[0], *self._phis(block), *body[1:]]
+        head = f"define {self.linkage()}i64 @{self.name()}(ptr %st, i64 %a1, i64 %a2, i64 %a3, "
+        return [
+            head + "i64 %a4, i64 %a5, i64 %depth) {",
+            *lines,
+            "bail:",  # a fault, or a callee or helper failed: return at once
+            "  ret i64 0",
+            "too_deep:",
+            f"  %deep.st = getelementptr i64, ptr %st, i64 {F_STATUS}",
+            f"  store i64 {ST_DEPTH}, ptr %deep.st, !tbaa !2",
+            "  ret i64 0",
+            "}",
+        ]
 
-    def _prologue(self) -> None:
-        """Registers, the depth check, the zeroed stack frame, r10, the first charge."""
-        e = self.entry
-        self.lines.append(
-            f"define internal i64 @{self.prefix}f{e}(ptr %st, i64 %a1, i64 %a2, i64 %a3, "
-            "i64 %a4, i64 %a5, i64 %depth) {"
-        )
+    def _block(self, block: int) -> None:
+        """Write ``block``, then the check at its start (:meth:`_start_check`)."""
+        self.out = self.body[block] = []
+        self.block = block
+        state = self._enter(block)
+        entry = state.copy()
+        reach = self.cfg.reach[block] if block in self.cfg.checkpoints else 0
+        if reach:  # the check takes the reach off (one sub and a branch, the next ones too)
+            state.left, state.spent = f"%b{block}.rest", -reach
+        self.label(f"b{block}")
+        self.hoist.clear()
+        self.spans.clear()
+        self.hoisting = True
+        self.first = self.n
+        first = {t: len(v) for t, v in self.incoming.items()}
+        last = self.cfg.last[block]
+        for pc, insn, op in self.cfg.insns(block):
+            self._insn(pc, insn, op, state, pc == last)
+        self.exits[block] = state
+        body, self.out = self.out, []
+        go = self._start_check(block, entry, reach)
+        body[1:1] = self.out  # after the label (and the phis, which come later)
+        self.out = body
+        if go:  # the edges that left from the block's start leave from go
+            for t, edges in self.incoming.items():
+                for i in range(first.get(t, 0), len(edges)):
+                    if edges[i][0] == f"b{block}":
+                        edges[i] = (go, *edges[i][1:])
+
+    def _start_check(self, block: int, entry: State, reach: int) -> str:
+        """Write the check at the start of ``block``: the budget, at a checkpoint (``reach``
+        instructions may run before the next check), and the accesses left to it (see
+        :mod:`pybpf.vm._jit_access`); when it fails, the block runs in the interpreter from
+        its start. Returns the label the block goes on at (none: no check)."""
+        checks = self.block_checks(entry)
+        left = self.exact(entry) if checks or reach else entry.left
+        if reach:
+            sub = f"@llvm.usub.with.overflow.i64(i64 {left}, i64 {reach})"
+            pair = self.op(f"call {{ i64, i1 }} {sub}")
+            self.emit(f"%b{block}.rest = extractvalue {{ i64, i1 }} {pair}, 0")
+            short = self.op(f"extractvalue {{ i64, i1 }} {pair}, 1")
+            checks.append(self.op(f"xor i1 {short}, true"))
+        if not checks:
+            return ""
+        while len(checks) > 1:
+            checks.append(self.op(f"and i1 {checks.pop()}, {checks.pop()}"))
+        go = f"b{block}.go"
+        self.emit(f"br i1 {checks[0]}, label %{go}, label %b{block}.stop, !prof !6")
+        self.label(f"b{block}.stop")
+        self.cold(COLD_STOP, block, left, entry, self.cfg.live_in[block])
+        self.ret("0")
+        self.label(go)
+        return go
+
+    def _prologue(self) -> State:
+        """The depth check, the zeroed frame, r10, the packet window."""
         self.label("entry")
-        for name in [*(f"R{r}" for r in range(11)), "LEFT", "PLO", "PHI", "PWHI", "PDELTA"]:
-            self.emit(f"%{name} = alloca i64")
-        for r in range(10):
-            self.put(r, f"%a{r}" if 1 <= r <= 5 else "0")
         deep = self.op(f"icmp uge i64 %depth, {MAX_FRAMES}")
         self.emit(f"br i1 {deep}, label %too_deep, label %start, !prof !5")
         self.label("start")
-        self._zero_stack()
-        self._load_packet_window()
-        top = self.op(f"shl i64 %depth, {REGION_SHIFT}")
-        self.put(10, self.op(f"add i64 {top}, {(STACK_REGION << REGION_SHIFT) + STACK_SIZE}"))
-        self.emit(f"store i64 {self.load_field(F_BUDGET)}, ptr %LEFT")
-        self._charge(self.segs[e], e, 0, "entry_go")
-        self.label("entry_go")
-        self.emit(f"br label %L{e}")
-
-    def _reload_after_calls(self) -> None:
-        """A call may move the packet window (``xdp_adjust_head``): reload it after each."""
-        reloaded: list[str] = []
-        for line in self.lines:
-            if line != "  ; INVALIDATE":
-                reloaded.append(line)
-                continue
-            mark = len(self.lines)
-            self._load_packet_window()
-            reloaded += self.lines[mark:]
-            del self.lines[mark:]
-        self.lines = reloaded
-
-    def _zero_stack(self) -> None:
-        tab = self.load_ptr(F_REGIONS)
-        row = self.op(f"add i64 %depth, {STACK_REGION}")
-        e = self.op(f"getelementptr [4 x i64], ptr {tab}, i64 {row}")
-        delta = self.op(f"load i64, ptr {e}, !tbaa !10")
-        lo_p = self.op(f"getelementptr i64, ptr {e}, i64 1")
-        lo = self.op(f"load i64, ptr {lo_p}, !tbaa !10")
+        tab = self.op(f"load ptr, ptr {self.field(0)}, !tbaa !2")
+        frame = self.op(f"add i64 %depth, {STACK_REGION}")
+        row = self.op(f"getelementptr [4 x i64], ptr {tab}, i64 {frame}")
+        delta = self.op(f"load i64, ptr {row}, !tbaa !10")
+        lo = self.op(f"load i64, ptr {self.op(f'getelementptr i64, ptr {row}, i64 1')}, !tbaa !10")
         self.emit(f"%stackhost = add i64 {delta}, {lo}")
-        ptr = self.op("inttoptr i64 %stackhost to ptr")
-        self.emit(
-            f"call void @llvm.memset.p0.i64(ptr {ptr}, i8 0, i64 {STACK_SIZE}, i1 false), !tbaa !4"
-        )
+        host = self.op("inttoptr i64 %stackhost to ptr")
+        zero = f"ptr {host}, i8 0, i64 {STACK_SIZE}, i1 false"
+        self.emit(f"call void @llvm.memset.p0.i64({zero}), !tbaa !4")  # program memory only
+        win = self.window()
+        top = self.op(f"shl i64 %depth, {REGION_SHIFT}")
+        self.emit(f"%r10 = add i64 {top}, {(STACK_REGION << REGION_SHIFT) + STACK_SIZE}")
+        regs: list[Val] = [(None, 0)] * 11
+        if self.main:  # r1 = the packet, r2 = its length (the window's)
+            regs[1], regs[2] = (None, PACKET_BASE), (win[1], -PACKET_BASE & M64)
+        else:
+            regs[1:6] = [(f"%a{r}", 0) for r in range(1, 6)]
+        regs[10] = (self.r10, 0)
+        state = State(regs, self.load_field(F_BUDGET), win, {}, {}, {})
+        root = state.copy()
+        self.arrive(self.entry, self.phi_operands(self.entry, state), state)
+        return root
 
-    def _load_packet_window(self) -> None:
-        """Load region 0's window (the packet) into %PLO/%PHI/%PDELTA: the first thing an
-        access is checked against. Region 0 addresses are below 2**32, which LLVM is told,
-        so it can prove a program's own ``data_end`` checks make ours redundant."""
-        tab = self.load_ptr(F_REGIONS)
-        lo = self.op(f"getelementptr i64, ptr {tab}, i64 1")
-        hi = self.op(f"getelementptr i64, ptr {tab}, i64 2")
-        whi = self.op(f"getelementptr i64, ptr {tab}, i64 3")
-        # a memory entry's data always starts at PACKET_BASE: a constant LLVM can reason with
-        low = str(PACKET_BASE) if self.memory_entry else self.op(f"load i64, ptr {lo}, !tbaa !10")
-        rng = "!8" if self.memory_entry else "!7"
-        self.emit(f"store i64 {low}, ptr %PLO")
-        self.emit(f"store i64 {self.op(f'load i64, ptr {hi}, !tbaa !10, !range {rng}')}, ptr %PHI")
-        self.emit(
-            f"store i64 {self.op(f'load i64, ptr {whi}, !tbaa !10, !range {rng}')}, ptr %PWHI"
-        )
-        self.emit(f"store i64 {self.op(f'load i64, ptr {tab}, !tbaa !10')}, ptr %PDELTA")
+    def window(self) -> tuple[str, str, str, str]:
+        """Load region 0's window (the packet): ``lo, hi, whi, delta``. Region 0 addresses
+        are below 2**32, which LLVM is told; a memory entry's data starts at PACKET_BASE."""
+        tab = self.op(f"load ptr, ptr {self.field(0)}, !tbaa !2")
+        rng = "!8" if self.opts.memory_entry else "!7"
+        hi_p = self.op(f"getelementptr i64, ptr {tab}, i64 2")
+        hi = self.op(f"load i64, ptr {hi_p}, !tbaa !10, !range {rng}")
+        if self.opts.memory_entry:
+            lo = str(PACKET_BASE)
+        else:
+            lo_p = self.op(f"getelementptr i64, ptr {tab}, i64 1")
+            lo = self.op(f"load i64, ptr {lo_p}, !tbaa !10")
+        if self.opts.memory_entry and self.opts.writable:
+            whi = hi
+        else:
+            whi_p = self.op(f"getelementptr i64, ptr {tab}, i64 3")
+            whi = self.op(f"load i64, ptr {whi_p}, !tbaa !10, !range {rng}")
+        return lo, hi, whi, self.op(f"load i64, ptr {tab}, !tbaa !10")
 
-    def _tails(self) -> None:
-        self.label("too_deep")
-        self.store_field(F_STATUS, str(ST_DEPTH))
-        self.emit("ret i64 0")
-        self.label("bail")  # a fault, or a callee or helper failed: return at once
-        self.emit("ret i64 0")
+    # -- blocks and edges -----------------------------------------------------------------------
+    def _phi_names(self, block: int) -> list[tuple[str, int]]:
+        """The phis of ``block``: (name, register; 11-14 the window's four, 15 the budget)."""
+        if not self.joins(block):
+            return []
+        bits = self.cfg.phis[block]
+        out = [(f"%b{block}.r{r}", r) for r in range(10) if bits >> r & 1]
+        if bits >> WINDOW & 1:
+            out += [(f"%b{block}.w{i}", 11 + i) for i in range(4)]
+        return [*out, (f"%b{block}.left", 15)]
 
-    # -- budget -------------------------------------------------------------------------------
-    def _charge(self, n: int, pc: int, refund: int, then: str) -> None:
-        """Add ``refund`` and charge ``n`` (the segment at ``pc``), then go to ``then``."""
-        delta = refund - n
-        if delta == 0:
-            self.emit(f"br label %{then}")
+    def phi_operands(self, block: int, state: State) -> dict[str, str]:
+        """The values ``state`` gives the phis of ``block`` (computed here, before the
+        branch: they dominate it)."""
+        out = {}
+        for name, r in self._phi_names(block):
+            if r < 11:
+                out[name] = self.reg(state, r)
+            elif r < 15:
+                out[name] = state.win[r - 11]
+        return out
+
+    def exact(self, state: State, more: int = 0) -> str:
+        """The budget left once ``more`` further instructions have run."""
+        n = state.spent + more
+        if n < 0:  # after a checkpoint's check, ``left`` has the block's reach taken off
+            return self.op(f"add i64 {state.left}, {-n}")
+        return self.op(f"sub i64 {state.left}, {n}") if n else state.left
+
+    def arrive(self, block: int, ops: dict[str, str], state: State, left: str = "") -> None:
+        """Record the edge from the current block to ``block`` (``left``: the budget on it,
+        if computed already) and branch there."""
+        self._record(block, ops, state, left)
+        self.emit(f"br label %b{block}")
+
+    def joins(self, block: int) -> bool:
+        """Whether ``block`` has more than one predecessor (and so starts with phis)."""
+        return len(self.cfg.preds[block]) > 1
+
+    def _record(self, block: int, ops: dict[str, str], state: State, left: str = "") -> None:
+        """Note the edge from the current block to ``block`` (see :meth:`arrive`)."""
+        if not self.joins(block):
+            self.pending[block] = state.copy()
             return
-        left = self.op("load i64, ptr %LEFT")
-        if delta > 0:
-            self.emit(f"store i64 {self.op(f'add i64 {left}, {delta}')}, ptr %LEFT")
-            self.emit(f"br label %{then}")
-            return
-        # usub.with.overflow: the subtraction's borrow is the branch (one sub + jb)
-        pair = self.op(f"call {{ i64, i1 }} @llvm.usub.with.overflow.i64(i64 {left}, i64 {-delta})")
-        new = self.op(f"extractvalue {{ i64, i1 }} {pair}, 0")
-        short = self.op(f"extractvalue {{ i64, i1 }} {pair}, 1")
-        self.emit(f"store i64 {new}, ptr %LEFT")
-        out = f"nobudget{self.n}"
-        self.emit(f"br i1 {short}, label %{out}, label %{then}, !prof !5")
-        self.label(out)
-        # Not enough budget for the whole segment: save this frame and return; the driver
-        # goes on in the interpreter, which stops at the exact instruction (or finishes if
-        # a branch leaves the segment in time). It needs the budget left, new + n.
-        self._save_frame(pc)
-        self.store_field(F_ADDR, self.op(f"add i64 {new}, {n}"))
-        self.store_field(F_SIZE, "%depth")
-        self.store_field(F_STATUS, str(ST_DEOPT))
-        self.emit("ret i64 0")
+        ops = {**ops, f"%b{block}.left": left or self.exact(state)}
+        self.incoming.setdefault(block, []).append((self.cur, ops, state))
 
-    def _save_frame(self, pc: int) -> None:
-        """Store ``pc`` and r0-r10 as frame ``%depth`` of the deopt area."""
-        regs = ", ".join(f"i64 {self.get(r)}" for r in range(11))
-        self.emit(f"call void @{self.prefix}save(ptr %st, i64 %depth, i64 {pc}, {regs})")
+    def _enter(self, block: int) -> State:
+        if not self.joins(block):
+            return self.pending.pop(block)
+        base = self.exits[self.cfg.idom[block]]
+        regs, win = list(base.regs), list(base.win)
+        for name, r in self._phi_names(block):
+            if r < 11:
+                regs[r] = (name, 0)
+            elif r < 15:
+                win[r - 11] = name
+        lo = win[0] if not self.opts.memory_entry else str(PACKET_BASE)
+        state = State(regs, f"%b{block}.left", (lo, win[1], win[2], win[3]), {}, {}, {})
+        if block not in self.cfg.checkpoints:  # every edge in is known: keep common facts
+            self._join_facts(self.incoming[block], state)
+        return state
 
-    def _jump(self, pc: int, target: int, rest: int) -> None:
-        """Branch from the instruction at ``pc`` (``rest`` instructions left in its segment)."""
-        self._charge(self.segs[target], target, rest, f"L{target}")
+    @staticmethod
+    def _join_facts(edges: list[tuple[str, dict[str, str], State]], state: State) -> None:
+        """The facts that hold on every edge into a join hold after it (their bases are
+        on every path there, so they dominate it); a phi of constants is below the
+        largest plus one."""
+        states = [e[2] for e in edges]
+        if all(s.win[1] == state.win[1] for s in states):
+            for base, c in states[0].fits.items():
+                if all(s.fits.get(base) == c for s in states[1:]):
+                    state.fits[base] = c
+        for base, k in states[0].below.items():
+            bounds = [s.below[base] for s in states[1:] if base in s.below]
+            if len(bounds) == len(states) - 1:
+                state.below[base] = max([k, *bounds])
+        for name in edges[0][1]:
+            values = [ops[name] for _, ops, _ in edges]
+            if all(v.lstrip("-").isdigit() for v in values):
+                top = max(int(v) & M64 for v in values) + 1
+                if top < 1 << 62:
+                    state.below[name] = top
 
-    # -- instructions -------------------------------------------------------------------------
-    def _block_starts(self) -> set[int]:
-        """Slots that need a label: the entry, jump targets, and what follows a jump, a
-        call or an exit (fewer blocks make LLVM's work shorter)."""
-        starts = {self.entry}
-        pc = self.entry
-        while pc < self.end:
-            insn, op = self.code.at(pc)
-            if op.is_jump:
-                starts.add(insn.jump_target(pc) or 0)
-            if op.is_jump or op.kind in (Kind.EXIT, Kind.CALL, Kind.CALLX):
-                starts.add(pc + insn.slots)
-            pc += insn.slots
-        return starts
+    def _phis(self, block: int) -> list[str]:
+        lines = []
+        for name, r in self._phi_names(block):
+            if r == 11 and self.opts.memory_entry:
+                continue  # the window's lo is a constant
+            pairs = ", ".join(f"[ {ops[name]}, %{lab} ]" for lab, ops, _ in self.incoming[block])
+            lines.append(f"  {name} = phi i64 {pairs}")
+        return lines
 
-    def _fall(self, nxt: int) -> None:
-        """Continue with the instruction at ``nxt`` (a branch only if it starts a block)."""
-        if nxt in self.starts:
-            self.emit(f"br label %L{nxt}")
-
-    def _insn(self, pc: int, insn: Instruction, op: Op) -> None:
+    # -- instructions ---------------------------------------------------------------------------
+    def _insn(self, pc: int, insn: Instruction, op: Op, state: State, last: bool) -> None:
         kind = op.kind
         nxt = pc + insn.slots
-        rest = self.segs[pc] - 1
+        if kind is Kind.JUMP and not is_noop_jump(insn, op):  # a jump ends its block
+            self._branch(pc, insn, op, state)
+            return
         if kind is Kind.JA:
-            self._jump(pc, insn.jump_target(pc) or 0, rest)
-        elif kind is Kind.JUMP:
-            cond = self._cond(insn, op)
-            taken = f"J{pc}"
-            self.emit(f"br i1 {cond}, label %{taken}, label %L{nxt}")
-            self.label(taken)
-            self._jump(pc, insn.jump_target(pc) or 0, rest)
-        elif kind is Kind.JCOND:
-            loops = self.load_field(F_LOOPS)
-            zero = self.op(f"icmp eq i64 {loops}, 0")
-            self.emit(f"br i1 {zero}, label %J{pc}, label %G{pc}")
-            self.label(f"G{pc}")
-            self.store_field(F_LOOPS, self.op(f"sub i64 {loops}, 1"))
-            self.emit(f"br label %L{nxt}")
-            self.label(f"J{pc}")
-            self._jump(pc, insn.jump_target(pc) or 0, rest)
-        elif kind is Kind.EXIT:
-            self.store_field(F_BUDGET, self.op("load i64, ptr %LEFT"))
-            self.emit(f"ret i64 {self.get(0)}")
-        elif kind in (Kind.CALL, Kind.CALLX):
-            if not self._inline(pc, insn, op):
-                self._call(pc, insn, op)
-            if nxt < self.end:
-                self._charge(self.segs[nxt], nxt, 0, f"L{nxt}")
+            state.spent += 1
+            target = insn.jump_target(pc) or 0
+            self.arrive(target, self.phi_operands(target, state), state)
+            return
+        if kind is Kind.JCOND:
+            self._may_goto(pc, insn, state)
+            return
+        if kind is Kind.EXIT:
+            self.store_field(F_BUDGET, self.exact(state, 1))
+            self.ret(self.reg(state, 0))
+            return
+        if kind in (Kind.CALL, Kind.CALLX):
+            if self.inline_lookup(pc, insn, op, state):
+                state.spent += 1
+                self._after(None, nxt, state)
             else:
-                self.emit("unreachable")
+                self._call(pc, insn, op, state)
         elif kind in (Kind.LDABS, Kind.LDIND):
-            self._ldabs(pc, insn, op)
-            self._fall(nxt)
+            self._ldabs(pc, insn, op, state)
         else:
-            self._simple(pc, insn, op)
-            self._fall(nxt)
+            if kind is not Kind.JUMP:  # a jump to the next instruction does nothing
+                self._simple(pc, insn, op, state)
+            state.spent += 1
+        if last:
+            self.arrive(nxt, self.phi_operands(nxt, state), state)
 
-    def _track(self, insn: Instruction, op: Op) -> None:
-        """Keep ``known`` (register -> constant loaded by ``lddw``) true after ``insn``."""
-        if op.kind is Kind.LDDW:
-            self.known[insn.dst] = self.code.imm64[self.current]
-        elif op.kind in (Kind.CALL, Kind.CALLX, Kind.ATOMIC):
-            self.known.pop(0, None)
-            self.known.pop(insn.src, None)
-        else:
-            self.known.pop(insn.dst, None)
-
-    def _inline(self, pc: int, insn: Instruction, op: Op) -> bool:
-        """Inline ``bpf_map_lookup_elem`` of an array whose values are one region (as the
-        kernel's ``map_gen_lookup``): ``r0 = key < n ? value0 + key * stride : 0``."""
-        if op.kind is not Kind.CALL or insn.src != CallKind.HELPER or insn.imm != 1:
-            return False
-        if self.code.helper_ids.get(pc) != 1 or self.code.helpers.get(pc) is not _LOOKUP:
-            return False
-        direct = self.code.direct_maps.get(self.known.get(1, -1))
-        if direct is None:
-            return False
-        base, stride, entries = direct
-        ptr = self._pointer(pc, 2, 0, 4, False)
-        key = self.op(f"zext i32 {self.op(f'load i32, ptr {ptr}, align 1, !tbaa !4')} to i64")
-        inside = self.op(f"icmp ult i64 {key}, {entries}")
-        at = self.op(f"mul i64 {key}, {stride}")
-        value = self.op(f"add i64 {at}, {base}")
-        self.put(0, self.op(f"select i1 {inside}, i64 {value}, i64 0"))
-        return True
-
-    def _src(self, insn: Instruction, op: Op) -> str:
-        if op.code & Source.X:
-            return self.get(insn.src)
-        return str(insn.imm)  # the signed immediate is the same number in i32 and i64
-
-    def _simple(self, pc: int, insn: Instruction, op: Op) -> None:
+    def _simple(self, pc: int, insn: Instruction, op: Op, state: State) -> None:
         kind = op.kind
         if kind in (Kind.ALU, Kind.MOV):
-            self._alu(insn, op)
+            self.alu(insn, op, state)
         elif kind is Kind.NEG:
-            self._neg(insn, op)
+            self.unary(insn, op, state, "neg")
         elif kind is Kind.MOVSX:
-            v = self.op(f"trunc i64 {self.get(insn.src)} to i{insn.off}")
-            w = self.op(f"sext i{insn.off} {v} to i{op.width}")
-            self.put(insn.dst, w if op.width == 64 else self.op(f"zext i32 {w} to i64"))
+            self.unary(insn, op, state, "movsx")
         elif kind is Kind.END:
-            self._end(insn, op)
+            self.unary(insn, op, state, "end")
         elif kind is Kind.LDDW:
-            self.put(insn.dst, str(sx(self.code.imm64[pc], 64)))
+            state.regs[insn.dst] = (None, self.code.imm64[pc])
         elif kind is Kind.LDX:
-            self._ldx(pc, insn, op)
+            self.load(pc, insn, op, state)
         elif kind in (Kind.ST, Kind.STX):
-            self._store(pc, insn, op)
+            self.store(pc, insn, op, state)
         elif kind is Kind.ATOMIC:
-            self._atomic(pc, insn, op)
-        else:
-            raise AssertionError(op.name)
+            self.atomic(pc, insn, op, state)
+        else:  # the verifier refuses these
+            raise VMError(f"{op.name} is not supported by the JIT", pc=pc)
 
-    def _neg(self, insn: Instruction, op: Op) -> None:
-        if op.width == 64:
-            self.put(insn.dst, self.op(f"sub i64 0, {self.get(insn.dst)}"))
-            return
-        v = self.op(f"trunc i64 {self.get(insn.dst)} to i32")
-        self.put(insn.dst, self.op(f"zext i32 {self.op(f'sub i32 0, {v}')} to i64"))
+    # -- jumps ----------------------------------------------------------------------------------
+    def _branch(self, pc: int, insn: Instruction, op: Op, state: State) -> None:
+        target, nxt = insn.jump_target(pc) or 0, pc + insn.slots
+        state.spent += 1
+        cond_ = self.condition(insn, op, state)
+        taken, fall = state.copy(), state.copy()
+        self.learn(insn, op, taken, True)
+        self.learn(insn, op, fall, False)
+        fall_ops = self.phi_operands(nxt, fall)
+        taken_ops = self.phi_operands(target, taken)
+        left = self.exact(state) if self.joins(nxt) or self.joins(target) else ""
+        self.emit(f"br i1 {cond_}, label %b{target}, label %b{nxt}")
+        self._record(nxt, fall_ops, fall, left)
+        self._record(target, taken_ops, taken, left)
 
-    def _alu(self, insn: Instruction, op: Op) -> None:
-        aop = op.code & 0xF0
-        b = self._src(insn, op)
-        if aop == AluOp.MOV:
-            if op.width == 32:
-                b = self.op(f"and i64 {b}, {M32}") if op.code & Source.X else str(insn.imm & M32)
-            self.put(insn.dst, b)
-            return
-        w = op.width
-        a = self.get(insn.dst)
-        if w == 32:
-            a = self.op(f"trunc i64 {a} to i32")
-            if op.code & Source.X:
-                b = self.op(f"trunc i64 {b} to i32")
-        res = self._binary(aop, op.signed, a, b, w)
-        self.put(insn.dst, res if w == 64 else self.op(f"zext i32 {res} to i64"))
+    def _may_goto(self, pc: int, insn: Instruction, state: State) -> None:
+        target, nxt = insn.jump_target(pc) or 0, pc + insn.slots
+        state.spent += 1
+        loops = self.load_field(F_LOOPS)
+        zero = self.op(f"icmp eq i64 {loops}, 0")
+        taken_ops = self.phi_operands(target, state)
+        fall_ops = self.phi_operands(nxt, state)
+        left = self.exact(state) if self.joins(nxt) or self.joins(target) else ""
+        self.emit(f"br i1 {zero}, label %b{target}, label %g{pc}")
+        self._record(target, taken_ops, state, left)
+        self.label(f"g{pc}")
+        self.store_field(F_LOOPS, self.op(f"sub i64 {loops}, 1"))
+        self.arrive(nxt, fall_ops, state, left)
 
-    def _binary(self, aop: int, signed: bool, a: str, b: str, w: int) -> str:
-        ty = f"i{w}"
-        simple: dict[int, str] = {
-            AluOp.ADD: "add",
-            AluOp.SUB: "sub",
-            AluOp.MUL: "mul",
-            AluOp.OR: "or",
-            AluOp.AND: "and",
-            AluOp.XOR: "xor",
-        }
-        if aop in simple:
-            return self.op(f"{simple[aop]} {ty} {a}, {b}")
-        if aop in (AluOp.LSH, AluOp.RSH, AluOp.ARSH):
-            amount = self.op(f"and {ty} {b}, {w - 1}")
-            shifts: dict[int, str] = {AluOp.LSH: "shl", AluOp.RSH: "lshr", AluOp.ARSH: "ashr"}
-            name = shifts[aop]
-            return self.op(f"{name} {ty} {a}, {amount}")
-        zero = self.op(f"icmp eq {ty} {b}, 0")
-        if not signed:
-            safe = self.op(f"select i1 {zero}, {ty} 1, {ty} {b}")
-            if aop == AluOp.DIV:
-                q = self.op(f"udiv {ty} {a}, {safe}")
-                return self.op(f"select i1 {zero}, {ty} 0, {ty} {q}")
-            r = self.op(f"urem {ty} {a}, {safe}")
-            return self.op(f"select i1 {zero}, {ty} {a}, {ty} {r}")
-        # signed: b == 0 and b == -1 are handled apart (INT_MIN / -1 is UB in LLVM)
-        neg1 = self.op(f"icmp eq {ty} {b}, -1")
-        odd = self.op(f"or i1 {zero}, {neg1}")
-        safe = self.op(f"select i1 {odd}, {ty} 1, {ty} {b}")
-        if aop == AluOp.DIV:
-            q = self.op(f"sdiv {ty} {a}, {safe}")
-            minus = self.op(f"sub {ty} 0, {a}")
-            alt = self.op(f"select i1 {zero}, {ty} 0, {ty} {minus}")
-            return self.op(f"select i1 {odd}, {ty} {alt}, {ty} {q}")
-        r = self.op(f"srem {ty} {a}, {safe}")
-        alt = self.op(f"select i1 {zero}, {ty} {a}, {ty} 0")
-        return self.op(f"select i1 {odd}, {ty} {alt}, {ty} {r}")
-
-    def _end(self, insn: Instruction, op: Op) -> None:
-        bits = op.width
-        swap = op.name.startswith("ALU64.BSWAP") or op.name.startswith("ALU.TO_BE")
-        v = self.get(insn.dst)
-        if bits == 64:
-            self.put(insn.dst, self.op(f"call i64 @llvm.bswap.i64(i64 {v})") if swap else v)
-            return
-        narrow = self.op(f"trunc i64 {v} to i{bits}")
-        if swap:
-            narrow = self.op(f"call i{bits} @llvm.bswap.i{bits}(i{bits} {narrow})")
-        self.put(insn.dst, self.op(f"zext i{bits} {narrow} to i64"))
-
-    def _cond(self, insn: Instruction, op: Op) -> str:
-        jop = op.code & 0xF0
-        a = self.get(insn.dst)
-        b = self._src(insn, op)
-        ty = "i64"
-        if op.width == 32:
-            ty = "i32"
-            a = self.op(f"trunc i64 {a} to i32")
-            b = self.op(f"trunc i64 {b} to i32") if op.code & Source.X else str(insn.imm)
-        if jop == JmpOp.JSET:
-            both = self.op(f"and {ty} {a}, {b}")
-            return self.op(f"icmp ne {ty} {both}, 0")
-        preds: dict[int, str] = {
-            JmpOp.JEQ: "eq",
-            JmpOp.JNE: "ne",
-            JmpOp.JGT: "ugt",
-            JmpOp.JGE: "uge",
-            JmpOp.JLT: "ult",
-            JmpOp.JLE: "ule",
-            JmpOp.JSGT: "sgt",
-            JmpOp.JSGE: "sge",
-            JmpOp.JSLT: "slt",
-            JmpOp.JSLE: "sle",
-        }
-        return self.op(f"icmp {preds[jop]} {ty} {a}, {b}")
-
-    # -- memory -------------------------------------------------------------------------------
-    def _host(self, pc: int, addr: str, size: int, write: bool) -> str:
-        """A host pointer for ``size`` bytes at ``addr``, or a jump to ``bail`` on a fault.
-
-        The packet window is checked inline, written the way programs check against
-        data_end (``a + size <= data_end``) so LLVM can see when a program's own check
-        makes it redundant (``a < 2**32``, region 0, rules out a wrap of ``a + size``).
-        Anything else goes to ``@slow``, which keeps a per-site cache of the last window.
-        """
-        site = self.sites[0]
-        self.sites[0] += 1
-        plo = self.op("load i64, ptr %PLO")
-        phi = self.op(f"load i64, ptr %{'PWHI' if write else 'PHI'}")
-        low = self.op(f"icmp ult i64 {addr}, 4294967296")
-        in_lo = self.op(f"icmp uge i64 {addr}, {plo}")
-        end = self.op(f"add i64 {addr}, {size}")
-        in_hi = self.op(f"icmp ule i64 {end}, {phi}")
-        both = self.op(f"and i1 {in_lo}, {in_hi}")
-        in_pkt = self.op(f"and i1 {low}, {both}")
-        here = f"acc{self.n}"
-        self.emit(f"br i1 {in_pkt}, label %{here}_pkt, label %{here}_other, !prof !6")
-        self.label(f"{here}_pkt")
-        pdelta = self.op("load i64, ptr %PDELTA")
-        phost = self.op(f"add i64 {pdelta}, {addr}")
-        self.emit(f"br label %{here}_done")
-        self.label(f"{here}_other")
-        info = size | (int(write) << 8)
-        host = self.op(
-            f"call i64 @{self.prefix}slow(ptr %st, i64 {addr}, i64 {info}, i64 {pc}, i64 {site})"
-        )
-        failed = self.op(f"icmp eq i64 {host}, 0")
-        self.emit(f"br i1 {failed}, label %bail, label %{here}_done, !prof !5")
-        self.label(f"{here}_done")
-        both = self.op(f"phi i64 [ {phost}, %{here}_pkt ], [ {host}, %{here}_other ]")
-        return self.op(f"inttoptr i64 {both} to ptr")
-
-    def _address(self, reg: int, off: int) -> str:
-        base = self.get(reg)
-        return self.op(f"add i64 {base}, {off}") if off else base
-
-    def _pointer(self, pc: int, reg: int, off: int, size: int, write: bool) -> str:
-        """The host pointer of an access at ``reg + off``. r10 never changes (the verifier
-        refuses writes to it), so an access relative to it is checked here, not at run time."""
-        if reg != 10:
-            return self._host(pc, self._address(reg, off), size, write)
-        if -STACK_SIZE <= off <= -size:
-            host = self.op(f"add i64 %stackhost, {STACK_SIZE + off}")
-            return self.op(f"inttoptr i64 {host} to ptr")
-        addr = self._address(10, off)  # always out of the frame: fault here
-        self.store_field(F_PC, str(pc))
-        self.store_field(F_ADDR, addr)
-        self.store_field(F_SIZE, str(size | (int(write) << 8)))
-        self.store_field(F_STATUS, str(ST_FAULT))
-        self.emit("ret i64 0")
-        self.label(f"dead{self.n}")
-        return "null"
-
-    def _ldx(self, pc: int, insn: Instruction, op: Op) -> None:
-        bits = op.width
-        ptr = self._pointer(pc, insn.src, insn.off, bits // 8, False)
-        v = self.op(f"load i{bits}, ptr {ptr}, align 1, !tbaa !4")
-        if bits < 64:
-            v = self.op(f"{'sext' if op.signed else 'zext'} i{bits} {v} to i64")
-        self.put(insn.dst, v)
-
-    def _store(self, pc: int, insn: Instruction, op: Op) -> None:
-        bits = op.width
-        ptr = self._pointer(pc, insn.dst, insn.off, bits // 8, True)
-        if op.kind is Kind.ST:
-            value = str(sx(insn.imm, bits))
-        else:
-            value = self.get(insn.src)
-            if bits < 64:
-                value = self.op(f"trunc i64 {value} to i{bits}")
-        self.emit(f"store i{bits} {value}, ptr {ptr}, align 1, !tbaa !4")
-
-    def _atomic(self, pc: int, insn: Instruction, op: Op) -> None:
-        bits = op.width
-        aop = insn.imm
-        if aop == AtomicOp.LOAD_ACQ:
-            ptr = self._pointer(pc, insn.src, insn.off, bits // 8, False)
-            v = self.op(f"load atomic i{bits}, ptr {ptr} acquire, align {bits // 8}, !tbaa !4")
-            self.put(insn.dst, v if bits == 64 else self.op(f"zext i{bits} {v} to i64"))
-            return
-        ptr = self._pointer(pc, insn.dst, insn.off, bits // 8, True)
-        src = self.get(insn.src)
-        val = src if bits == 64 else self.op(f"trunc i64 {src} to i{bits}")
-        ty = f"i{bits}"
-        if aop == AtomicOp.STORE_REL:
-            self.emit(f"store atomic {ty} {val}, ptr {ptr} release, align {bits // 8}, !tbaa !4")
-            return
-        if aop == AtomicOp.CMPXCHG:
-            r0 = self.get(0)
-            exp = r0 if bits == 64 else self.op(f"trunc i64 {r0} to {ty}")
-            pair = self.op(f"cmpxchg ptr {ptr}, {ty} {exp}, {ty} {val} seq_cst seq_cst")
-            old = self.op(f"extractvalue {{ {ty}, i1 }} {pair}, 0")
-            self.put(0, old if bits == 64 else self.op(f"zext {ty} {old} to i64"))
-            return
-        names: dict[int, str] = {0x00: "add", 0x40: "or", 0x50: "and", 0xA0: "xor", 0xE0: "xchg"}
-        name = names[aop & ~1]
-        old = self.op(f"atomicrmw {name} ptr {ptr}, {ty} {val} seq_cst, !tbaa !4")
-        if aop & 1:
-            self.put(insn.src, old if bits == 64 else self.op(f"zext {ty} {old} to i64"))
-
-    # -- calls --------------------------------------------------------------------------------
-    def _after_call(self, result: str, ret: int) -> None:
-        status = self.load_field(F_STATUS)
-        failed = self.op(f"icmp ne i64 {status}, 0")
-        block = f"called{self.n}"
-        self.emit(f"br i1 {failed}, label %chk{block}, label %{block}, !prof !5")
-        self.label(f"chk{block}")
-        unwind = self.op(f"icmp eq i64 {status}, {ST_UNWIND}")
-        self.emit(f"br i1 {unwind}, label %unw{block}, label %dchk{block}")
-        self.label(f"dchk{block}")
-        deopt = self.op(f"icmp eq i64 {status}, {ST_DEOPT}")
-        self.emit(f"br i1 {deopt}, label %deopt{block}, label %bail")
-        self.label(f"deopt{block}")  # a callee ran out of budget: save this caller's frame
-        self._save_frame(ret)
-        self.emit("ret i64 0")
-        self.label(f"unw{block}")
-        self.store_field(F_STATUS, "0")
-        self.store_field(F_BUDGET, self.op("load i64, ptr %LEFT"))
-        self.emit(f"ret i64 {self.load_field(F_RETVAL)}")
-        self.label(block)
-        self.emit(f"store i64 {self.load_field(F_BUDGET)}, ptr %LEFT")
-        self.put(0, result)
-        self.emit("; INVALIDATE")  # replaced by a reload of the packet window
-
-    def _args(self) -> str:
-        return ", ".join(f"i64 {self.get(r)}" for r in range(1, 6))
-
-    def _call(self, pc: int, insn: Instruction, op: Op) -> None:
-        self.store_field(F_BUDGET, self.op("load i64, ptr %LEFT"))
-        args = self._args()
+    # -- calls ----------------------------------------------------------------------------------
+    def _call(self, pc: int, insn: Instruction, op: Op, state: State) -> None:
+        self.store_field(F_BUDGET, self.exact(state, 1))
+        args = ", ".join(f"i64 {self.reg(state, r)}" for r in range(1, 6))
         deeper = self.op("add i64 %depth, 1")
         if op.kind is Kind.CALL and insn.src == CallKind.LOCAL:
             target = insn.jump_target(pc)
@@ -610,16 +412,42 @@ class FunctionIR:
         elif op.kind is Kind.CALL:
             res = self._tramp(SITE_HELPER, pc, "0", args)
         else:
-            res = self._callx(pc, insn, args, deeper)
-        self._after_call(res, pc + insn.slots)
+            res = self._callx(pc, self.reg(state, insn.dst), args, deeper)
+        self._after(res, pc + insn.slots, state)
+
+    def _after(self, result: str | None, ret: int, state: State) -> None:
+        """After a call (``result``: its r0; ``None``: an inlined one): the budget it left,
+        and a check that it is enough to go on, or (a status other than 0) what
+        ``@pybpf_jit_cold`` says this frame returns: a tail call's r0, or 0 as every frame
+        unwinds, after saving it if the callee stopped for the interpreter. The window is
+        read again: a helper may have moved it."""
+        need = self.cfg.reach_from(self.block, ret)
+        if result is None:
+            left = self.exact(state)
+            failed = self.op(f"icmp ult i64 {left}, {need}")
+        else:
+            status = self.op(f"icmp ne i64 {self.load_field(F_STATUS)}, 0")
+            left = self.load_field(F_BUDGET)
+            failed = self.op(f"or i1 {status}, {self.op(f'icmp ult i64 {left}, {need}')}")
+            state.regs[0] = (result, 0)
+        k = self.n
+        self.emit(f"br i1 {failed}, label %cold{k}, label %ok{k}, !prof !5")
+        self.label(f"cold{k}")
+        live = self.cfg.live_at(self.block, ret)
+        self.ret(self.cold(COLD_AFTER, ret, left, state, live))
+        self.label(f"ok{k}")
+        state.left, state.spent = left, 0
+        if result is not None:
+            self.hoisting = False  # the window may have moved
+            state.win = self.window()
+            state.fits.clear()
 
     def _tramp(self, kind: int, pc: int, x: str, args: str) -> str:
         fp = self.op(f"inttoptr i64 {self.load_field(F_TRAMP)} to ptr")
         site = (kind << 32) | pc
         return self.op(f"call i64 {fp}(ptr %st, i64 {site}, i64 {x}, {args}, i64 %depth)")
 
-    def _callx(self, pc: int, insn: Instruction, args: str, deeper: str) -> str:
-        addr = self.get(insn.dst)
+    def _callx(self, pc: int, addr: str, args: str, deeper: str) -> str:
         region = self.op(f"lshr i64 {addr}, {REGION_SHIFT}")
         is_code = self.op(f"icmp eq i64 {region}, {CODE_REGION}")
         k = self.n
@@ -641,16 +469,25 @@ class FunctionIR:
         self.store_field(F_PC, str(pc))
         self.store_field(F_ADDR, addr)
         self.store_field(F_STATUS, str(ST_BADCALL))
-        self.emit("ret i64 0")
+        self.ret("0")
         self.label(f"cx_done{k}")
-        phi = ", ".join(f"[ {v}, %{b} ]" for v, b in results)
-        return self.op(f"phi i64 {phi}")
+        return self.op("phi i64 " + ", ".join(f"[ {v}, %{b} ]" for v, b in results))
 
-    def _ldabs(self, pc: int, insn: Instruction, op: Op) -> None:
+    def _ldabs(self, pc: int, insn: Instruction, op: Op, state: State) -> None:
+        """Legacy packet loads go to Python (the trampoline); out of the packet, the frame
+        returns 0 (a status the trampoline sets, as a tail call's)."""
         off = str(insn.imm)
         if op.kind is Kind.LDIND:
-            off = self.op(f"add i64 {self.get(insn.src)}, {off}")
-        self.store_field(F_BUDGET, self.op("load i64, ptr %LEFT"))
+            off = self.op(f"add i64 {self.reg(state, insn.src)}, {off}")
+        self.store_field(F_BUDGET, self.exact(state, 1))
         args = f"i64 {off}, i64 {op.width // 8}, i64 0, i64 0, i64 0"
         res = self._tramp(SITE_LDABS, pc, "0", args)
-        self._after_call(res, pc + insn.slots)
+        failed = self.op(f"icmp ne i64 {self.load_field(F_STATUS)}, 0")
+        k = self.n
+        self.emit(f"br i1 {failed}, label %cold{k}, label %ok{k}, !prof !5")
+        self.label(f"cold{k}")
+        live = self.cfg.live_at(self.block, pc + insn.slots)
+        self.ret(self.cold(COLD_AFTER, pc + insn.slots, "0", state, live))
+        self.label(f"ok{k}")
+        state.regs[0] = (res, 0)
+        state.spent += 1

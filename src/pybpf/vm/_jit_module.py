@@ -1,11 +1,18 @@
-"""The LLVM module of a program: its functions (:mod:`pybpf.vm._jit_ir`), the out-of-line
-access path, and the native entry points the driver calls. Pure text generation."""
+"""LLVM modules as text: a program's (its functions, :mod:`pybpf.vm._jit_ir`, and the
+wrappers helpers' callbacks call), and the runtime every program shares, compiled once per
+process: the entry loop and the out-of-line paths. Pure text generation."""
 
 from __future__ import annotations
 
-from pybpf.asm.opcodes import Kind
+import functools
+from dataclasses import dataclass
+
 from pybpf.vm._code import Code
-from pybpf.vm._jit_ir import (
+from pybpf.vm._jit_ir import FunctionIR
+from pybpf.vm._jit_text import (
+    COLD_AFTER,
+    COLD_FAULT,
+    COLD_STOP,
     DEOPT_WORDS,
     F_ADDR,
     F_BUDGET,
@@ -15,25 +22,34 @@ from pybpf.vm._jit_ir import (
     F_GEN,
     F_LOOPS,
     F_PC,
+    F_RETVAL,
     F_SIZE,
     F_STATUS,
+    ST_DEOPT,
     ST_FAULT,
-    FunctionIR,
+    ST_UNWIND,
+    Options,
 )
 from pybpf.vm.memory import PACKET_BASE, REGION_SHIFT
 
-__all__ = ["generate_ir", "segment_lengths"]
+__all__ = ["Module", "generate_ir", "runtime_ir"]
 
 _HEADER = """\
 declare void @llvm.memset.p0.i64(ptr, i8, i64, i1)
 declare void @llvm.memcpy.p0.p0.i64(ptr, ptr, i64, i1)
 declare i64 @llvm.umin.i64(i64, i64)
+declare i64 @llvm.usub.sat.i64(i64, i64)
 declare { i64, i1 } @llvm.usub.with.overflow.i64(i64, i64)
 declare i16 @llvm.bswap.i16(i16)
 declare i32 @llvm.bswap.i32(i32)
 declare i64 @llvm.bswap.i64(i64)
 """
+_RUNTIME = """\
+declare i64 @pybpf_jit_cold(ptr, i64, i64, i64, i64)
+declare i64 @pybpf_jit_slow(ptr, i64, i64, i64, ptr)
+"""
 _META = """\
+attributes #0 = { noinline }
 !0 = !{!"pybpf tbaa"}
 !1 = !{!"state", !0, i64 0}
 !2 = !{!1, !1, i64 0}
@@ -50,69 +66,71 @@ _META = """\
 """
 
 
-def segment_lengths(code: Code) -> dict[int, int]:
-    """For each slot starting an instruction: how many instructions run from it straight on
-    to the end of its segment (through not-taken branches, up to a jump, exit or call)."""
-    lengths: dict[int, int] = {}
-    starts = [pc for pc in range(code.nslots) if code.slots[pc] is not None]
-    following = 0
-    for pc in reversed(starts):
-        op = code.ops[pc]
-        assert op is not None
-        insn = code.slots[pc]
-        assert insn is not None
-        ends = op.kind in (Kind.EXIT, Kind.JA, Kind.CALL, Kind.CALLX)
-        if pc + insn.slots in code.entries:
-            ends = True
-        following = 1 if ends else following + 1
-        lengths[pc] = following
-    return lengths
+@dataclass(frozen=True, slots=True)
+class Module:
+    """A program's LLVM module: its text, whether it loops (then LLVM unrolls), and the
+    function the entry loop (``@pybpf_jit_run``) runs."""
+
+    text: str
+    loops: bool
+    entry: str
 
 
-def generate_ir(code: Code, name: str = "prog", memory_entry: bool = False) -> str:
+def generate_ir(
+    code: Code, name: str = "prog", memory_entry: bool = False, writable: bool = True
+) -> Module:
     """The LLVM module of ``code``: functions ``@<name>_f<pc>``, each exported (not inlined)
-    as ``@<name>_call<pc>`` for helpers' callbacks, and the entry loop ``@<name>_repeat``.
+    as ``@<name>_call<pc>`` for helpers' callbacks; runs start at ``@<name>_f0`` (called by
+    the runtime's entry loop, ``@pybpf_jit_run``).
 
     ``memory_entry`` says runs start with r1 = the packet's first address and r2 = its
-    length (:class:`~pybpf.vm.context.MemoryEntry`): ``@<name>_repeat`` then takes them from
-    the region table, where LLVM can relate them to the bounds checks, with the entry
-    function inlined; function 0 is not exported (the driver runs other calls of it in the
-    fast tier).
+    length (:class:`~pybpf.vm.context.MemoryEntry`; ``writable``: whether that packet is):
+    they start at ``@<name>_main`` then, function 0 specialised for it; function 0 itself
+    is compiled only when a function calls it, and not exported (the driver runs helpers'
+    calls of it in the fast tier).
     """
-    segs = segment_lengths(code)
     sites = [0]
-    parts = [f'; ModuleID = "{name}"', _HEADER]
-    for entry in code.entries:
-        fn = FunctionIR(code, entry, segs, f"{name}_", memory_entry, sites)
-        parts.append("\n".join(fn.generate()))
-        if entry or not memory_entry:
-            parts.append(_export(name, entry))
-    parts.append(_entry_points(name, memory_entry))
+    opts = Options(f"{name}_", memory_entry, writable)
+    functions = [FunctionIR(code, e, opts, sites) for e in code.entries]
     if memory_entry:
-        parts.append(_batch(name))
-    parts.append(_slow(name, max(sites[0], 1)))
-    parts.append(_save(name))
-    parts.append("attributes #0 = { noinline }\nattributes #1 = { alwaysinline }")
+        main = FunctionIR(code, 0, opts, sites, main=True)
+        called = any(f.cfg.calls_local(0) for f in [main, *functions])
+        functions = [main, *(f for f in functions if f.entry or called)]
+    parts = [f'; ModuleID = "{name}"', _HEADER, _RUNTIME]
+    for fn in functions:
+        parts.append("\n".join(fn.generate()))
+        if not fn.main and (fn.entry or not memory_entry):
+            parts.append(_export(name, fn.entry))
+    if sites[0]:
+        parts.append(f"@{name}_cache = internal global [{sites[0]} x [4 x i64]] zeroinitializer")
     parts.append(_META.replace("PACKET_BASE", str(PACKET_BASE)))
-    return "\n".join(parts) + "\n"
+    loops = any(len(f.cfg.checkpoints) > 1 for f in functions)
+    return Module("\n".join(parts) + "\n", loops, functions[0].name())
 
 
-def _slow(name: str, nsites: int) -> str:
-    """``@<name>_slow(st, addr, size | write << 8, pc, site)``: the host address of an access
-    outside the packet, or 0 after recording a fault in the state.
+@functools.cache
+def runtime_ir() -> str:
+    """The module of what every program shares, compiled once per process (each function of
+    a program's module costs code generation time): the entry loop ``@pybpf_jit_run`` and
+    the out-of-line paths ``@pybpf_jit_cold`` and ``@pybpf_jit_slow``."""
+    meta = _META.replace("PACKET_BASE", str(PACKET_BASE))
+    return "\n".join([_HEADER, _run(), _cold(), _slow(), meta]) + "\n"
 
-    Each site keeps ``{lo, top, delta, generation}`` of the window it last hit in
-    ``@<name>_cache``; the native memory bumps the state's generation on every change of a
-    region, which makes every cached window stale at once.
+
+def _slow() -> str:
+    """``@pybpf_jit_slow(st, addr, size | write << 8, pc, cache)``: the host address of an
+    access outside the packet, or 0 after recording a fault in the state.
+
+    Each access site keeps ``{lo, top, delta, generation}`` of the window it last hit in
+    its ``cache`` entry (in the program's ``@<name>_cache``); the native memory bumps the
+    state's generation on every change of a region, which makes every cached window stale
+    at once.
     """
     return f"""\
-@{name}_cache = internal global [{nsites} x [4 x i64]] zeroinitializer
-
-define internal i64 @{name}_slow(ptr %st, i64 %a, i64 %info, i64 %pc, i64 %site) noinline {{
+define i64 @pybpf_jit_slow(ptr %st, i64 %a, i64 %info, i64 %pc, ptr %c) {{
 entry:
   %genp = getelementptr i64, ptr %st, i64 {F_GEN}
   %gen = load i64, ptr %genp, !tbaa !2
-  %c = getelementptr [4 x i64], ptr @{name}_cache, i64 %site
   %cgp = getelementptr i64, ptr %c, i64 3
   %cgen = load i64, ptr %cgp, !tbaa !11
   %clop = getelementptr i64, ptr %c, i64 0
@@ -174,62 +192,61 @@ fault:
 """
 
 
-def _batch(name: str) -> str:
-    """``@<name>_batch(st, rows, n, out, budget, loops)``: run once per packet; packet ``i``
-    is the region-0 row ``rows[i]`` (``{delta, lo, hi, whi}``, data at ``PACKET_BASE``), its
-    r0 goes to ``out[i]``. Returns how many ran without failing (``n`` when all did)."""
+def _cold() -> str:
+    """``@pybpf_jit_cold(st, what, depth, pc, x)``: the cold paths every function shares,
+    in one function; it returns what the calling frame returns. A frame it keeps for the
+    interpreter goes on at ``pc``; the caller wrote its live registers to the frame's place
+    in the deopt area already.
+
+    - ``what`` = COLD_STOP: keep the frame and stop the run for the interpreter, with ``x``
+      instructions of budget left;
+    - COLD_AFTER: after a call, with ``x`` instructions of budget left: a status 0 means
+      too little budget to go on (as COLD_STOP); else the call left a status: a tail
+      call's r0 (the status cleared), or 0 as every frame unwinds, after keeping the frame
+      if the callee stopped for the interpreter;
+    - COLD_FAULT + (size | write << 8): a bad access at ``pc`` of address ``x``.
+    """
     return f"""\
-define i64 @{name}_batch(ptr %st, ptr %rows, i64 %n, ptr %out, i64 %budget, i64 %loops) {{
+define i64 @pybpf_jit_cold(ptr %st, i64 %what, i64 %depth, i64 %pc, i64 %x) {{
 entry:
-  %bp = getelementptr i64, ptr %st, i64 {F_BUDGET}
-  %lp = getelementptr i64, ptr %st, i64 {F_LOOPS}
-  %sp = getelementptr i64, ptr %st, i64 {F_STATUS}
-  %gp = getelementptr i64, ptr %st, i64 {F_GEN}
-  br label %loop
-loop:
-  %i = phi i64 [ 0, %entry ], [ %i1, %next ]
-  %more = icmp ult i64 %i, %n
-  br i1 %more, label %body, label %done
-body:
-  call void asm sideeffect "", "~{{memory}}"()
-  %table = load ptr, ptr %st, !tbaa !2
-  %row = getelementptr [4 x i64], ptr %rows, i64 %i
-  call void @llvm.memcpy.p0.p0.i64(ptr %table, ptr %row, i64 32, i1 false)
-  %g = load i64, ptr %gp, !tbaa !2
-  %g1 = add i64 %g, 1
-  store i64 %g1, ptr %gp, !tbaa !2
-  store i64 %budget, ptr %bp, !tbaa !2
-  store i64 %loops, ptr %lp, !tbaa !2
-{_entry_args(True)}  %r = call i64 @{name}_f0(ptr %st, i64 %a1, i64 %a2, i64 0, i64 0, i64 0,
-                                    i64 0) #1
-  %s = load i64, ptr %sp, !tbaa !2
-  %ok = icmp eq i64 %s, 0
-  br i1 %ok, label %next, label %done
-next:
-  %o = getelementptr i64, ptr %out, i64 %i
-  store i64 %r, ptr %o
-  %i1 = add i64 %i, 1
-  br label %loop
-done:
-  ret i64 %i
-}}
-"""
-
-
-def _save(name: str) -> str:
-    """``@<name>_save(st, depth, pc, r0..r10)``: store a frame in the deopt area (cold)."""
-    regs = ", ".join(f"i64 %r{i}" for i in range(11))
-    stores = "".join(
-        f"  %p{i} = getelementptr i64, ptr %f, i64 {i + 1}\n  store i64 %r{i}, ptr %p{i}\n"
-        for i in range(11)
-    )
-    return f"""\
-define internal void @{name}_save(ptr %st, i64 %depth, i64 %pc, {regs}) noinline cold {{
-  %ap = getelementptr i64, ptr %st, i64 {F_DEOPT}
-  %area = load ptr, ptr %ap, !tbaa !2
+  %tp = getelementptr i64, ptr %st, i64 {F_STATUS}
+  %s = load i64, ptr %tp, !tbaa !2
+  switch i64 %what, label %fault [ i64 {COLD_STOP}, label %stop
+                                   i64 {COLD_AFTER}, label %after ]
+stop:
+  %ap = getelementptr i64, ptr %st, i64 {F_ADDR}
+  store i64 %x, ptr %ap, !tbaa !2
+  %sp = getelementptr i64, ptr %st, i64 {F_SIZE}
+  store i64 %depth, ptr %sp, !tbaa !2
+  store i64 {ST_DEOPT}, ptr %tp, !tbaa !2
+  br label %keep
+after:
+  switch i64 %s, label %out [ i64 0, label %stop
+                              i64 {ST_UNWIND}, label %tail
+                              i64 {ST_DEOPT}, label %keep ]
+tail:
+  store i64 0, ptr %tp, !tbaa !2
+  %rp = getelementptr i64, ptr %st, i64 {F_RETVAL}
+  %rv = load i64, ptr %rp, !tbaa !2
+  ret i64 %rv
+keep:
+  %areap = getelementptr i64, ptr %st, i64 {F_DEOPT}
+  %area = load ptr, ptr %areap, !tbaa !2
   %f = getelementptr [{DEOPT_WORDS} x i64], ptr %area, i64 %depth
   store i64 %pc, ptr %f
-{stores}  ret void
+  br label %out
+fault:
+  %pcp = getelementptr i64, ptr %st, i64 {F_PC}
+  store i64 %pc, ptr %pcp, !tbaa !2
+  %fap = getelementptr i64, ptr %st, i64 {F_ADDR}
+  store i64 %x, ptr %fap, !tbaa !2
+  %info = sub i64 %what, {COLD_FAULT}
+  %fsp = getelementptr i64, ptr %st, i64 {F_SIZE}
+  store i64 %info, ptr %fsp, !tbaa !2
+  store i64 {ST_FAULT}, ptr %tp, !tbaa !2
+  br label %out
+out:
+  ret i64 0
 }}
 """
 
@@ -244,52 +261,57 @@ define i64 @{name}_call{entry}(ptr %st, i64 %a1, i64 %a2, i64 %a3, i64 %a4, i64 
 """
 
 
-def _entry_args(memory_entry: bool) -> str:
-    """Compute %a1 and %a2, the entry's r1 and r2."""
-    if not memory_entry:
-        return "  %a1 = add i64 %r1, 0\n  %a2 = add i64 %r2, 0\n"
-    return """\
-  %tab = load ptr, ptr %st, !tbaa !2
-  %hip = getelementptr i64, ptr %tab, i64 2
-  %hi = load i64, ptr %hip, !tbaa !10, !range !8
-  %a1 = add i64 PACKET_BASE, 0
-  %a2 = sub i64 %hi, PACKET_BASE
-""".replace("PACKET_BASE", str(PACKET_BASE))
-
-
-def _entry_points(name: str, memory_entry: bool) -> str:
-    """``@<name>_repeat``: run the program ``n`` times (each run with the full budget and
-    ``may_goto`` count), stop at the first failure; returns the last r0. One native call
-    serves a single run (``n`` = 1) as well as a batch."""
-    args = _entry_args(memory_entry)
-    inline = " #1" if memory_entry else ""
+def _run() -> str:
+    """``@pybpf_jit_run(st, main, r1, r2, n, budget, loops, rows, out, mask)``: run the
+    program (its function ``main``) ``n`` times, each run with the full budget and
+    ``may_goto`` count; stop at the first that fails; return how many ran. Run ``i``'s r0
+    goes to ``out[i & mask]`` (mask 0: the last r0 in ``out[0]``). With ``rows``, run ``i``
+    is over packet ``i``: the region-0 row ``rows[i]`` (``{delta, lo, hi, whi}``) is copied
+    into the table first. One native call serves a single run, ``test_run``'s repeat and a
+    batch over packets. (In a program's module, the loop would cost each compile more than
+    the indirect call costs each run.)
+    """
     return f"""\
-define i64 @{name}_repeat(ptr %st, i64 %r1, i64 %r2, i64 %n, i64 %budget, i64 %loops) {{
-entry:
-  %bp = getelementptr i64, ptr %st, i64 {F_BUDGET}
-  %lp = getelementptr i64, ptr %st, i64 {F_LOOPS}
-  %sp = getelementptr i64, ptr %st, i64 {F_STATUS}
-  br label %loop
-loop:
-  %i = phi i64 [ 0, %entry ], [ %i1, %next ]
-  %last = phi i64 [ 0, %entry ], [ %r, %next ]
-  %more = icmp ult i64 %i, %n
-  br i1 %more, label %body, label %done
-body:
+define i64 @pybpf_jit_run(ptr %st, ptr %main, i64 %r1, i64 %r2, i64 %n, i64 %budget,
+                          i64 %loops, ptr %rows, ptr %out, i64 %mask) {{
+run.entry:
+  %run.bp = getelementptr i64, ptr %st, i64 {F_BUDGET}
+  %run.lp = getelementptr i64, ptr %st, i64 {F_LOOPS}
+  %run.sp = getelementptr i64, ptr %st, i64 {F_STATUS}
+  %run.dp = getelementptr i64, ptr %st, i64 {F_DONE}
+  %run.gp = getelementptr i64, ptr %st, i64 {F_GEN}
+  %run.batch = icmp ne ptr %rows, null
+  br label %run.loop
+run.loop:
+  %run.i = phi i64 [ 0, %run.entry ], [ %run.i1, %run.next ]
+  %run.more = icmp ult i64 %run.i, %n
+  br i1 %run.more, label %run.body, label %run.done
+run.body:
   call void asm sideeffect "", "~{{memory}}"()
-  %dp = getelementptr i64, ptr %st, i64 {F_DONE}
-  store i64 %i, ptr %dp, !tbaa !2
-  store i64 %budget, ptr %bp, !tbaa !2
-  store i64 %loops, ptr %lp, !tbaa !2
-{args}  %r = call i64 @{name}_f0(ptr %st, i64 %a1, i64 %a2, i64 0, i64 0, i64 0, i64 0){inline}
-  %s = load i64, ptr %sp, !tbaa !2
-  %ok = icmp eq i64 %s, 0
-  br i1 %ok, label %next, label %done
-next:
-  %i1 = add i64 %i, 1
-  br label %loop
-done:
-  %res = phi i64 [ %last, %loop ], [ %r, %body ]
-  ret i64 %res
+  store i64 %run.i, ptr %run.dp, !tbaa !2
+  br i1 %run.batch, label %run.row, label %run.go
+run.row:
+  %run.table = load ptr, ptr %st, !tbaa !2
+  %run.rowp = getelementptr [4 x i64], ptr %rows, i64 %run.i
+  call void @llvm.memcpy.p0.p0.i64(ptr %run.table, ptr %run.rowp, i64 32, i1 false)
+  %run.g = load i64, ptr %run.gp, !tbaa !2
+  %run.g1 = add i64 %run.g, 1
+  store i64 %run.g1, ptr %run.gp, !tbaa !2
+  br label %run.go
+run.go:
+  store i64 %budget, ptr %run.bp, !tbaa !2
+  store i64 %loops, ptr %run.lp, !tbaa !2
+  %run.r0 = call i64 %main(ptr %st, i64 %r1, i64 %r2, i64 0, i64 0, i64 0, i64 0)
+  %run.s = load i64, ptr %run.sp, !tbaa !2
+  %run.ok = icmp eq i64 %run.s, 0
+  br i1 %run.ok, label %run.next, label %run.done
+run.next:
+  %run.slot = and i64 %run.i, %mask
+  %run.o = getelementptr i64, ptr %out, i64 %run.slot
+  store i64 %run.r0, ptr %run.o
+  %run.i1 = add i64 %run.i, 1
+  br label %run.loop
+run.done:
+  ret i64 %run.i
 }}
 """

@@ -83,7 +83,8 @@ class VMProgram:
                 raise NotSupportedError(
                     "the VM's JIT", detail=f"install pybpf[jit] ({exc})"
                 ) from exc
-            return _jit.JitRunner(self.code, env, isinstance(self.entry, MemoryEntry))
+            memory = isinstance(self.entry, MemoryEntry)
+            return _jit.JitRunner(self.code, env, memory, self.entry.writable_packet)
         raise VMError(f"unknown tier {tier!r}; one of {', '.join(TIERS)}")
 
     # -- running ---------------------------------------------------------------------------------

@@ -21,6 +21,11 @@ buffer index of address ``a`` is ``a - org``. Moving the window is how ``xdp_adj
 works.
 Pointer arithmetic that leaves a region lands in another region's tag or outside its window,
 and the check of the next access catches it; null (0) is never valid.
+
+Stack frames are zeroed lazily (:meth:`AddressSpace.fresh_frame`): a frame zeroed for a call
+stays write-protected (``whi = lo``) until something writes to it, and the first write,
+caught by the check like any other, marks it dirty and goes through. A frame nobody wrote
+since it was zeroed needs no zeroing for the next call.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ PACKET_BASE = 0x1000_0000
 """Offset of the packet buffer's first byte in region 0: low enough for a 32-bit field."""
 
 Buffer = bytearray | memoryview
+_ZERO_FRAME = bytes(STACK_SIZE)
 
 _INT = {
     ("<", 1, False): struct.Struct("<B"),
@@ -106,7 +112,8 @@ class Region:
     regions are enforced by ``writable``, not by the buffer type, so every tier (the JIT
     too) can address the same bytes. All positions are absolute addresses: ``org`` is the
     address of ``buf[0]``, ``[lo, hi)`` the accessible addresses and ``whi`` the end of the
-    writable ones (``lo`` when read-only), so a check is two comparisons.
+    writable ones (``lo`` when read-only, and in a stack frame known to be zero: see
+    :meth:`AddressSpace.fresh_frame`), so a check is two comparisons.
     """
 
     __slots__ = ("base", "buf", "hi", "index", "lo", "name", "org", "whi", "writable")
@@ -158,6 +165,8 @@ class AddressSpace:
         self.regions: list[Region | None] = [None] * DYNAMIC_REGION
         self._free: list[int] = []
         self.observers: list[Callable[[int], None]] = []
+        self.zeroed = 0
+        """Bit ``i`` set: region ``i`` is a frame zeroed and not written since."""
 
     # -- regions ---------------------------------------------------------------------------
     def map(
@@ -191,6 +200,7 @@ class AddressSpace:
             index, buf, name, writable=writable, org=base + origin, lo=base + low, hi=base + high
         )
         self.regions[index] = region
+        self.zeroed &= ~(1 << index)
         self.changed(index)
         return region
 
@@ -209,12 +219,35 @@ class AddressSpace:
             region.writable = writable
         region.lo, region.hi = lo, hi
         region.whi = hi if region.writable else lo
+        self.zeroed &= ~(1 << region.index)
         self.changed(region.index)
 
     def changed(self, index: int) -> None:
         """Tell the observers that region ``index`` changed."""
         for observer in self.observers:
             observer(index)
+
+    # -- stack frames ----------------------------------------------------------------------
+    def fresh_frame(self, region: Region) -> None:
+        """Make the stack frame ``region`` all zeros for a new call: zero it unless nothing
+        wrote to it since it was last zeroed, and keep it write-protected until the next
+        write (see the module docstring)."""
+        if region.whi != region.lo:
+            region.buf[:] = _ZERO_FRAME
+            region.whi = region.lo
+            self.zeroed |= 1 << region.index
+
+    def dirty_frames(self) -> None:
+        """Forget which frames are zero: code that writes memory without :meth:`translate`
+        (the native JIT) calls this before it runs."""
+        bits, self.zeroed = self.zeroed, 0
+        index = 0
+        while bits:
+            region = self.regions[index]
+            if bits & 1 and region is not None:
+                region.whi = region.hi
+            bits >>= 1
+            index += 1
 
     # -- translation -----------------------------------------------------------------------
     def translate(self, addr: int, size: int, write: bool = False) -> tuple[Region, int]:
@@ -228,7 +261,10 @@ class AddressSpace:
         if region is None or addr < region.lo or addr + size > region.hi or size < 0:
             raise fault("out of bounds access", addr, size)
         if write and addr + size > region.whi:
-            raise fault("write to read-only memory", addr, size)
+            if not region.writable:
+                raise fault("write to read-only memory", addr, size)
+            region.whi = region.hi  # the first write to a zeroed frame
+            self.zeroed &= ~(1 << index)
         return region, addr - region.org
 
     def load(self, addr: int, size: int, signed: bool = False) -> int:
