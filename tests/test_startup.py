@@ -193,11 +193,14 @@ def test_prog_loadall_needs_no_vm_nor_assembler(tmp_path: Path) -> None:
         pytest.skip("this pybpf has no `prog loadall` yet")
     pins = Path("/sys/fs/bpf") / f"pybpf_test_startup_{os.getpid()}"
     try:
-        found = cli_modules("prog", "loadall", str(OBJ / "bs_minimal.el.v3.o"), str(pins))
+        found = cli_modules("prog", "loadall", str(OBJECT), str(pins))
     finally:
         shutil.rmtree(pins, ignore_errors=True)
+    assert "pybpf.objects.kv" in found  # it made a hash map (and a ring buffer)
     assert not loaded(found, ("pybpf.vm", "llvmlite", *ASSEMBLER, "pybpf.asm.disasm"))
     assert not loaded(found, ("argparse", "gettext", "locale", "shutil", *UNUSED_BY_A_LOAD))
+    # maps are made and pinned, never read: their typed codec is not built
+    assert not loaded(found, ("pybpf.btf.values", "pybpf.objects._typed_codec", *STDLIB_UNUSED))
 
 
 @pytest.mark.root

@@ -11,7 +11,9 @@ A map calls its codec's four methods (``encode_key``, ``decode_key``, ``encode_v
   generated from BTF, enums as :class:`enum.IntEnum` members, ``char`` arrays as ``bytes``.
   A map created with BTF types starts with it (built on first use: a map opened by id
   fetches its BTF from the kernel then); raw bytes stay possible through ``map.raw`` or
-  ``map.codec = map.raw_codec()``.
+  ``map.codec = map.raw_codec()``. It lives in :mod:`pybpf.objects._typed_codec`, imported
+  when the first typed codec is built: a program that loads maps and never reads them (``pybpf
+  prog loadall``) does not pay for :mod:`pybpf.btf.values`.
 """
 
 from __future__ import annotations
@@ -23,14 +25,21 @@ import struct
 import sys
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Literal, cast
 
+from pybpf._util import lazy_exports
 from pybpf.btf import BTF
-from pybpf.btf.values import MapCodec
 from pybpf.errors import BPFError
 from pybpf.objects._errors import CodecError
 from pybpf.objects.btf import BTFHandle
 from pybpf.spec import MapSpec
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar, Literal
+
+    from pybpf.objects._typed_codec import TypedCodec
+
+    ByteOrder = Literal["little", "big"]
 
 __all__ = [
     "Codec",
@@ -48,7 +57,7 @@ _INT_FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _RAW = operator.attrgetter("raw")  # a ctypes array's bytes
 _FIRST = operator.itemgetter(0)
 _SAME = operator.itemgetter(slice(None))  # b[:] is b itself: a C-level identity
-ByteOrder = Literal["little", "big"]
+__getattr__ = lazy_exports(__name__, {"pybpf.objects._typed_codec": "TypedCodec"})
 
 
 class Codec(abc.ABC):
@@ -135,7 +144,7 @@ def encode_exact(x: object, size: int, what: str, byteorder: ByteOrder = sys.byt
             raise CodecError(f"{what} {x} does not fit in {size} bytes") from None
     else:
         try:
-            data = memoryview(cast("Any", x)).tobytes()
+            data = memoryview(x).tobytes()  # type: ignore[arg-type]  # a TypeError if not a buffer
         except TypeError:
             raise CodecError(
                 f"{what} must be bytes or an int ({size} bytes), not {type(x).__name__}"
@@ -255,23 +264,6 @@ class RawCodec(Codec):
         return list(split(data, size, count))
 
 
-class TypedCodec(MapCodec, Codec):
-    """Keys and values typed from BTF (see :class:`pybpf.btf.values.MapCodec` for the
-    arguments and :mod:`pybpf.btf.values` for what each BTF type becomes).
-
-    Example::
-
-        m = Map.from_id(42)              # created with BTF: struct flow -> struct stats
-        m[Flow(saddr=1, daddr=2)]        # stats(packets=3, bytes=180)
-        m[{"saddr": 1, "daddr": 2}]      # the same key as a dict
-        m.raw[bytes(8)]                  # raw bytes, always possible
-    """
-
-    def value_reader(self) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
-        found = self.value.reader() if self.value is not None else None
-        return found if found is not None else (_RAW, self.decode_value)
-
-
 def map_btf(spec: MapSpec, btf_id: Callable[[], int], *, kernel: bool = False) -> BTF:
     """The BTF a map's ``key_type``/``value_type`` refer to: the spec's own when parsed or
     raw, else (or with ``kernel``) the map's BTF fetched from the kernel by its ``btf_id``
@@ -312,6 +304,8 @@ def typed_codec(spec: MapSpec, btf_id: Callable[[], int], *, int_keys: bool = Fa
 
 
 def _typed(spec: MapSpec, btf: BTF, int_keys: bool) -> TypedCodec:
+    from pybpf.objects._typed_codec import TypedCodec  # noqa: PLC0415 - see the docstring
+
     return TypedCodec(
         btf,
         spec.key_type,
@@ -473,5 +467,5 @@ class Coded:
         Raises:
             CodecError: the map has no BTF types, or they cannot be read.
         """
-        btf_id = lambda: cast("Any", self).info().btf_id  # noqa: E731 - asked only if needed
+        btf_id = lambda: self.info().btf_id  # type: ignore[attr-defined]  # noqa: E731 - asked only if needed
         return typed_codec(self._spec, btf_id, int_keys=self.int_keys)
