@@ -1,8 +1,6 @@
-"""What only the JIT has: batch entry points, the native fallbacks, compile speed."""
+"""What only the JIT has: batch entry points, the native fallbacks, compiling once."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -69,30 +67,17 @@ def test_function_zero_called_back_runs_in_the_fast_tier() -> None:
     assert prog.run(b"ab") == 1 + 0  # callx(0) with r2 = 0 returns r0 = 0 at once
 
 
-def test_compile_time_of_a_hundred_instructions(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hundred_instructions_compile_once_from_ir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmark's 100-instruction program (its compile time is measured there, not
+    here) compiles from IR, agrees with the interpreter and is compiled once per program."""
+    from benchmarks.vm import program_100_branchy
+
     monkeypatch.setenv("PYBPF_JIT_CACHE", "0")  # the compile itself, not the code cache
-    lines = ["add %r2, %r1", "mov %r0, 0"]
-    i = 0
-    while len(lines) < 96:
-        lines += [
-            "mov %r3, %r1",
-            f"add %r3, {i % 8 + 8}",
-            "jgt %r3, %r2, out",
-            f"ldxb %r4, [%r1+{i % 8}]",
-            "add %r0, %r4",
-            f"stxdw [%r10-{8 * (i % 8 + 1)}], %r0",
-            "lsh %r0, 3",
-            "xor %r0, %r4",
-        ]
-        i += 1
-    prog = VM().load(asm("\n".join([*lines, "out:", "exit"])), tier="jit")
-    load("exit", "jit")  # LLVM's one-time setup is not the program's
-    start = time.perf_counter()
+    prog = VM().load(program_100_branchy(), tier="jit")
     runner = prog.runner()
-    elapsed = time.perf_counter() - start
-    assert prog.run(bytes(range(16))) == prog.run(bytes(range(16)), tier="interp")
     assert not runner.stats.cached  # type: ignore[attr-defined]
-    assert elapsed < 1.0, f"{elapsed * 1e3:.0f} ms"  # the target is 15 ms; CI machines vary
+    for packet in (bytes(range(16)), bytes(range(5)), b""):
+        assert prog.run(packet) == prog.run(packet, tier="interp")
     assert runner is prog.runner()
 
 
