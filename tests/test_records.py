@@ -220,3 +220,16 @@ def test_importing_records_loads_neither_dataclasses_nor_typing() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_repr_of_long_bytes_is_one_short_line() -> None:
+    """A record holding a large blob (a map's ``.bss`` data) prints its start and length,
+    not megabytes of text; short bytes print whole."""
+    from pybpf.spec import MapSpec, MapType
+
+    big = MapSpec(".bss", MapType.ARRAY, 4, 1 << 22, 1, data=bytes(1 << 22))
+    text = repr(big)
+    assert len(text) < 600
+    assert "data=b'\\x00\\x00" in text and f"...<{1 << 22} bytes>" in text
+    small = MapSpec(".data", MapType.ARRAY, 4, 8, 1, data=b"abcdefgh")
+    assert "data=b'abcdefgh'," in repr(small)

@@ -284,8 +284,22 @@ def _hash(self: Any) -> int:
     return hash(self.__record_key__(self))
 
 
+_REPR_BYTES = 64  # a longer bytes value is shown by its start and length
+
+
+def _repr_value(value: object) -> str:
+    """``repr(value)``, but a long ``bytes``/``bytearray`` (a map's initial data, a
+    section) by its first bytes and its length: a record's repr stays a line, whatever it
+    holds (a 4 MiB ``.bss`` would otherwise print 16 MB of text)."""
+    if isinstance(value, (bytes, bytearray)) and len(value) > _REPR_BYTES:
+        return f"{value[:16]!r}...<{len(value)} bytes>"
+    return repr(value)
+
+
 def _repr(self: Any) -> str:
-    shown = ", ".join([f"{name}={getattr(self, name)!r}" for name in self.__record_repr__])
+    shown = ", ".join(
+        [f"{name}={_repr_value(getattr(self, name))}" for name in self.__record_repr__]
+    )
     return f"{type(self).__qualname__}({shown})"
 
 

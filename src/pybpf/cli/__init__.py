@@ -111,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     if argv is None:
         argv = sys.argv[1:]
+    _raw_names()
     if "-h" not in argv and "--help" not in argv:
         for words, module in FAST.items():
             if tuple(argv[: len(words)]) == words:
@@ -121,6 +122,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
     return _run(args.command, args.func, args) or 0
+
+
+def _raw_names() -> None:
+    """Print names as the object holds them: ELF and BTF names that are not UTF-8 are read
+    with ``surrogateescape`` and written back as the same bytes (as llvm-objdump and bpftool
+    print them), not refused by the encoder."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="surrogateescape")
 
 
 def _run(command: str, func: Callable[[Any], int | None], args: object) -> int | None:
