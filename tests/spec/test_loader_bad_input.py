@@ -16,8 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pybpf.btf import BTF
 from pybpf.elf import ELFFile
 from pybpf.errors import BTFError, DecodeError, ELFError, ParseError
+from pybpf.objects._sanitize import sanitized
 from pybpf.spec.loader import load_collection_spec
 from tests.conftest import TESTDATA
 from tests.spec.objbuilder import CALL, EXIT, LDDW, MOV, ObjectBuilder
@@ -40,7 +42,8 @@ LAZY = ("instructions", "func_info", "line_info", "core_relos")
 
 
 def touch(data: bytes) -> None:
-    """Load, and read every lazy field; only parse errors may come out."""
+    """Load, read every lazy field, and make the BTF a load would give the kernel (the
+    fixed DATASECs encoded); only parse errors may come out."""
     try:
         spec = load_collection_spec(data)
     except ParseError:
@@ -49,6 +52,9 @@ def touch(data: bytes) -> None:
         for name in LAZY:
             with contextlib.suppress(ParseError):
                 getattr(prog, name)
+    if isinstance(spec.btf, BTF):
+        with contextlib.suppress(ParseError):
+            sanitized(spec.btf, spec.btf_fixups, ())
 
 
 @pytest.mark.parametrize("name", SMALL)
@@ -249,3 +255,20 @@ def test_no_symbol_table() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         load_collection_spec(tmp_path / "nope.o")
+
+
+def test_variable_outside_its_section() -> None:
+    """A global whose symbol value lies past its section's end (a corrupted object) is a
+    BTFError naming the variable, for a section that is a map (when the spec is read) and
+    for one that is not (``license``: when a load fixes the DATASEC's offsets), not an error
+    of the BTF encoder."""
+    for section, match in ((".bss", "VAR 'stats' "), ("license", "VAR 'LICENSE' ")):
+        data = bytearray(DATA["globals.el.v3"])
+        elf = ELFFile(bytes(data))
+        symtab, sec = elf.get_section_by_name(".symtab"), elf.get_section_by_name(section)
+        assert symtab is not None and sec is not None
+        sym = next(s for s in elf.symbols if s.bind == 1 and s.shndx == sec.index)  # global
+        at = symtab.offset + 24 * sym.index + 8  # Elf64_Sym.st_value
+        data[at : at + 8] = struct.pack("<Q", 1 << 40)
+        with pytest.raises(BTFError, match=f"{match}.* at {1 << 40}. runs past"):
+            load_collection_spec(bytes(data)).btf_fixups  # noqa: B018 - the lazy field

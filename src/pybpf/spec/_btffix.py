@@ -27,6 +27,7 @@ from pybpf.btf._btf import BTF
 from pybpf.btf.kinds import FuncLinkage, Kind, VarLinkage
 from pybpf.btf.types import Datasec, Func, Int, Type, Var, VarSecinfo
 from pybpf.elf import STV
+from pybpf.errors import BTFError, Location
 from pybpf.spec._object import ObjectFile
 from pybpf.spec.specs import ExternSpec
 
@@ -65,7 +66,12 @@ def _datasec(
     obj: ObjectFile, btf: BTF, type_id: int, sec: Datasec, changes: dict[int, Type]
 ) -> None:
     """``btf_fixup_datasec``: size from the section, offsets from the symbols, hidden
-    variables static, sorted by offset."""
+    variables static, sorted by offset.
+
+    Raises:
+        BTFError: a variable lies outside its section (a symbol's value, or its offset in
+            BTF, past the section's end; the kernel would refuse the BTF less clearly).
+    """
     size = sec.size
     if size == 0:
         elf_sec = obj.elf.get_section_by_name(sec.name)
@@ -85,6 +91,13 @@ def _datasec(
                 offset = sym.value if sec.size == 0 else offset
                 if sym.visibility in (STV.HIDDEN, STV.INTERNAL):
                     changes[info.type] = replace(var, linkage=VarLinkage.STATIC)
+        if offset + info.size > size:  # as data_maps checks the sections that are maps
+            name = var.name if isinstance(var, Var) else f"[{info.type}]"
+            raise BTFError(
+                f"DATASEC {sec.name!r}: VAR {name!r} ({info.size} bytes at {offset}) runs "
+                f"past the section's {size} bytes",
+                Location(btf.source),
+            )
         infos.append(VarSecinfo(info.type, offset, info.size))
     infos.sort(key=lambda v: v.offset)
     fixed = replace(sec, size=size, vars=tuple(infos))
