@@ -31,6 +31,7 @@ from pybpf.btf.types import (
     Union,
     Var,
 )
+from pybpf.errors import BTFError
 from pybpf.objects._sanitize import QMARK_DATASEC, missing_kinds, sanitized, sanitized_types
 from pybpf.objects.btf import BTFHandle
 from pybpf.spec import CollectionSpec, load_collection_spec
@@ -120,6 +121,19 @@ def test_a_question_mark_datasec() -> None:
     fixed = {**spec.btf_fixups, sec_id: Datasec(name="?.struct_ops", size=old.size, vars=old.vars)}
     types = sanitized_types(spec.btf, fixed, ("qmark_datasec",))
     assert types[sec_id - 1].name == "_.struct_ops"
+
+
+def test_a_type_btf_cannot_hold_is_a_btf_error() -> None:
+    """What the encoder cannot write (here a DATASEC size past 32 bits, as a corrupted object
+    gives) comes out of a load's BTF step as a BTFError, not the encoder's ValueError."""
+    spec = _spec()
+    assert isinstance(spec.btf, BTF)
+    sec_id = next(i for i, t in spec.btf.iter_types() if isinstance(t, Datasec))
+    old = spec.btf[sec_id]
+    assert isinstance(old, Datasec)
+    fixed = {**spec.btf_fixups, sec_id: Datasec(name=old.name, size=1 << 40, vars=old.vars)}
+    with pytest.raises(BTFError, match="cannot encode the object's BTF: type"):
+        sanitized(spec.btf, fixed, ())
 
 
 @contextlib.contextmanager

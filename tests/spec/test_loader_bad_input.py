@@ -272,3 +272,17 @@ def test_variable_outside_its_section() -> None:
         data[at : at + 8] = struct.pack("<Q", 1 << 40)
         with pytest.raises(BTFError, match=f"{match}.* at {1 << 40}. runs past"):
             load_collection_spec(bytes(data)).btf_fixups  # noqa: B018 - the lazy field
+
+
+def test_section_too_large_for_btf() -> None:
+    """A section whose data the loader never reads (``.maps``: BTF describes the maps) with
+    ``sh_size`` corrupted past 32 bits is a BTFError when a load fixes its DATASEC's size."""
+    data = bytearray(DATA["maps.el.v3"])
+    elf = ELFFile(bytes(data))
+    sec = elf.get_section_by_name(".maps")
+    assert sec is not None
+    at = elf._header[5] + 64 * sec.index + 32  # Elf64_Shdr.sh_size
+    data[at : at + 8] = struct.pack("<Q", 1 << 40)
+    spec = load_collection_spec(bytes(data))
+    with pytest.raises(BTFError, match="do not fit BTF's 32-bit size"):
+        spec.btf_fixups  # noqa: B018 - the lazy field

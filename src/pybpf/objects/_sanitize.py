@@ -51,6 +51,7 @@ from pybpf.btf.types import (
     Union,
     Var,
 )
+from pybpf.errors import BTFError, Location
 from pybpf.features import Feature, btf_kind, have
 from pybpf.features._core import conclude
 from pybpf.features.btf import load_raw_btf
@@ -196,6 +197,13 @@ def sanitized_types(btf: BTF, fixed: Mapping[int, Type], missing: Collection[str
 
 
 def sanitized(btf: BTF, fixed: Mapping[int, Type], missing: Collection[str]) -> bytes:
-    """The raw BTF to load: ``fixed`` applied and sanitised for ``missing`` features."""
+    """The raw BTF to load: ``fixed`` applied and sanitised for ``missing`` features.
+
+    Raises:
+        BTFError: a type that BTF cannot hold (a field out of range in a corrupted object).
+    """
     types = sanitized_types(btf, fixed, missing)
-    return encode(types, byteorder=btf.byteorder, base=btf.base, strings=btf.strings)
+    try:
+        return encode(types, byteorder=btf.byteorder, base=btf.base, strings=btf.strings)
+    except ValueError as exc:
+        raise BTFError(f"cannot encode the object's BTF: {exc}", Location(btf.source)) from None

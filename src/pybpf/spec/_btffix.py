@@ -70,7 +70,8 @@ def _datasec(
 
     Raises:
         BTFError: a variable lies outside its section (a symbol's value, or its offset in
-            BTF, past the section's end; the kernel would refuse the BTF less clearly).
+            BTF, past the section's end; the kernel would refuse the BTF less clearly), or
+            the section is larger than a BTF size can say.
     """
     size = sec.size
     if size == 0:
@@ -78,6 +79,11 @@ def _datasec(
         if elf_sec is None or not elf_sec.size:
             return  # libbpf refuses the object; the kernel will refuse this BTF
         size = elf_sec.size
+        if size > 0xFFFF_FFFF:  # BTF sizes are 32 bits (the data sections' maps check theirs)
+            raise BTFError(
+                f"DATASEC {sec.name!r}: the section's {size} bytes do not fit BTF's 32-bit size",
+                Location(btf.source),
+            )
     infos = []
     for info in sec.vars:
         var = btf.get(info.type)
