@@ -141,6 +141,9 @@ def test_tail_calls_stop_after_33(tier: str) -> None:
     prog = vm.load(insns, tier=tier)  # type: ignore[arg-type]
     jumps[0] = prog
     assert prog.run(b"\x00") == 34  # the first run and 33 tail calls
+    # each run of a batch has its 33 (not 33 for the whole batch); the packet is shared
+    result = prog.test_run(b"\x00", repeat=5)
+    assert (result.retval, result.data) == (5 * 34, bytes([5 * 34]))
 
 
 def test_may_goto_gives_up_after_its_budget(tier: str) -> None:

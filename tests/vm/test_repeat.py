@@ -44,29 +44,6 @@ def test_each_run_has_its_may_goto_count(tier: str) -> None:
     assert load(text, tier, vm).test_run(repeat=3).retval == 8 * 1024 * 1024
 
 
-def test_each_run_has_its_tail_calls(tier: str) -> None:
-    """33 tail calls a run, in every run of a batch (not 33 for the whole batch): each
-    run counts 1 + 33 executions in the packet."""
-    vm = VM()
-    jumps = vm.create_map(MapSpec("jumps", MapType.PROG_ARRAY, 4, 4, 1))
-    text = """
-    ldxb %r2, [%r1]
-    add %r2, 1
-    stxb [%r1], %r2
-    lddw %r2, 0
-    mov %r3, 0
-    call 12
-    mov %r0, 7
-    exit
-    """
-    insns = asm(text)
-    insns[3] = insns[3].with_fields(src=1, imm=0, ref="jumps")
-    prog = vm.load(insns, tier=tier)  # type: ignore[arg-type]
-    jumps[0] = prog
-    result = prog.test_run(b"\x00", repeat=5)
-    assert (result.retval, result.data) == (7, bytes([5 * 34]))
-
-
 WRITE = "stdw [%r10-8], 0x55\nmov %r0, 0\nexit"
 READ = "ldxdw %r0, [%r10-8]\nexit"
 FORGED_READ = f"lddw %r1, {region_base(STACK_REGION) + 512 - 8:#x}\nldxdw %r0, [%r1]\nexit"
