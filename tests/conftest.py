@@ -60,3 +60,24 @@ def conformance_dir() -> Path:
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+BPFFS = Path("/sys/fs/bpf")
+
+
+def _pins() -> set[str]:
+    try:
+        return set(os.listdir(BPFFS))
+    except OSError:  # no bpffs, or not allowed to look: nothing to check
+        return set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_pins_left_behind() -> object:
+    """The suite leaves /sys/fs/bpf as it found it: a test that pins (by name, or a
+    directory of its own) removes what it pinned, so a second run and other tools are not
+    handed stale maps."""
+    before = _pins()
+    yield
+    left = _pins() - before
+    assert not left, f"the tests left pins in {BPFFS}: {sorted(left)}"

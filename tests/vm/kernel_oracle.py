@@ -32,7 +32,7 @@ from pybpf._uapi import MapType, ProgType
 from pybpf.asm.instruction import Instruction
 from pybpf.asm.opcodes import Kind, PseudoSrc
 from pybpf.errors import BPFError, VMError
-from pybpf.spec import CollectionSpec, MapSpec, ProgramSpec
+from pybpf.spec import CollectionSpec, MapSpec, PinType, ProgramSpec
 from pybpf.vm import VM, Tier
 from pybpf.vm.maps._kv import KeyValueMap
 
@@ -223,12 +223,15 @@ def on_cpu0() -> Iterator[None]:
 
 
 def kernel_spec(spec: CollectionSpec) -> CollectionSpec:
-    """A copy of ``spec`` the kernel loads without the object's BTF (maps keep sizes)."""
+    """A copy of ``spec`` the kernel loads without the object's BTF (maps keep sizes) and
+    without pinning: every run starts from new maps, as in the VM, and leaves nothing in
+    /sys/fs/bpf."""
     spec = spec.copy()
     for top in spec.maps.values():
         m: MapSpec | None = top
         while m is not None:
             m.btf, m.key_type, m.value_type = None, None, None
+            m.pinning = PinType.NONE
             m = m.inner_map
     for p in spec.programs.values():
         p.btf = None
