@@ -6,7 +6,7 @@ import os
 
 from pybpf.objects import Map
 from pybpf.spec import MapSpec, MapType
-from tests.objects.conftest import leaked_fds, open_fds
+from tests.bpf_fixtures import leaked_fds, open_fds
 
 
 def test_a_leaked_map_is_caught(backend: str) -> None:
