@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable, Mapping
-from enum import IntEnum
 
 from pybpf._records import immutable
 from pybpf.btf._btf import BTF
 from pybpf.btf.encode import StringTable
-from pybpf.btf.kinds import BTF_MAGIC, BTF_VERSION, ByteOrder
+from pybpf.btf.kinds import BTF_MAGIC, BTF_VERSION, ByteOrder, CoreReloKind
 from pybpf.errors import BTFError, Location
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom)
@@ -44,24 +43,6 @@ if TYPE_CHECKING:
     R = TypeVar("R")
 
 __all__ = ["BTFExt", "CoreRelo", "CoreReloKind", "FuncInfo", "LineInfo", "encode_ext"]
-
-
-class CoreReloKind(IntEnum):
-    """``enum bpf_core_relo_kind`` (uapi ``bpf.h``): what a CO-RE relocation adjusts."""
-
-    FIELD_BYTE_OFFSET = 0
-    FIELD_BYTE_SIZE = 1
-    FIELD_EXISTS = 2
-    FIELD_SIGNED = 3
-    FIELD_LSHIFT_U64 = 4
-    FIELD_RSHIFT_U64 = 5
-    TYPE_ID_LOCAL = 6
-    TYPE_ID_TARGET = 7
-    TYPE_EXISTS = 8
-    TYPE_SIZE = 9
-    ENUMVAL_EXISTS = 10
-    ENUMVAL_VALUE = 11
-    TYPE_MATCHES = 12
 
 
 @immutable

@@ -45,6 +45,7 @@ __all__ = [
     "MAX_VLEN",
     "RECORD",
     "ByteOrder",
+    "CoreReloKind",
     "FuncLinkage",
     "IntEncoding",
     "Kind",
@@ -156,3 +157,21 @@ def record_words(info: int) -> int:
     """
     fixed, per_item = RECORD[(info >> 24) & 0x1F]
     return 3 + fixed + per_item * (info & 0xFFFF)
+
+
+class CoreReloKind(IntEnum):
+    """``enum bpf_core_relo_kind`` (uapi ``bpf.h``): what a CO-RE relocation adjusts."""
+
+    FIELD_BYTE_OFFSET = 0
+    FIELD_BYTE_SIZE = 1
+    FIELD_EXISTS = 2
+    FIELD_SIGNED = 3
+    FIELD_LSHIFT_U64 = 4
+    FIELD_RSHIFT_U64 = 5
+    TYPE_ID_LOCAL = 6
+    TYPE_ID_TARGET = 7
+    TYPE_EXISTS = 8
+    TYPE_SIZE = 9
+    ENUMVAL_EXISTS = 10
+    ENUMVAL_VALUE = 11
+    TYPE_MATCHES = 12

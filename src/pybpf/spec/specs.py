@@ -29,6 +29,7 @@ import os
 from pybpf._records import field, immutable, record
 from pybpf._uapi import AttachType, MapType, ProgType
 from pybpf.asm.instruction import Instruction
+from pybpf.btf.kinds import CoreReloKind
 from pybpf.btf.types import Type
 from pybpf.spec._lazy import Lazy
 
@@ -79,24 +80,6 @@ class PinType(enum.IntEnum):
 
     NONE = 0
     BY_NAME = 1  # LIBBPF_PIN_BY_NAME: <pin root>/<map name>
-
-
-class CoreReloKind(enum.IntEnum):
-    """The kind of a CO-RE relocation (``enum bpf_core_relo_kind`` in linux/bpf.h)."""
-
-    FIELD_BYTE_OFFSET = 0
-    FIELD_BYTE_SIZE = 1
-    FIELD_EXISTS = 2
-    FIELD_SIGNED = 3
-    FIELD_LSHIFT_U64 = 4
-    FIELD_RSHIFT_U64 = 5
-    TYPE_ID_LOCAL = 6
-    TYPE_ID_TARGET = 7
-    TYPE_EXISTS = 8
-    TYPE_SIZE = 9
-    ENUMVAL_EXISTS = 10
-    ENUMVAL_VALUE = 11
-    TYPE_MATCHES = 12
 
 
 @immutable
