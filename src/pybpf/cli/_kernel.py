@@ -211,18 +211,26 @@ def prog_json(info: Any) -> dict[str, object]:
 
 
 def _prog_show(args: argparse.Namespace) -> int:
-    infos = list(_selected(args.selector, "prog"))
+    return _show(args, "prog", prog_json, format_prog)
+
+
+def _show(
+    args: argparse.Namespace,
+    kind: str,
+    to_json: Callable[[Any], object],
+    text: Callable[[Any], str],
+) -> int:
+    """``pybpf prog|map show [SELECTOR] [--json]``: bpftool's listing, or its JSON (one
+    object when a selector names one, else a list)."""
+    infos = list(_selected(args.selector, kind))
     if args.json:
-        print(_json().dumps([prog_json(i) for i in infos] if not args.selector else _one(infos)))
+        converted = [to_json(i) for i in infos]
+        one = args.selector and len(converted) == 1
+        print(_json().dumps(converted[0] if one else converted))
     else:
         for info in infos:
-            print(format_prog(info))
+            print(text(info))
     return 0
-
-
-def _one(items: list[Any]) -> object:
-    converted = [prog_json(i) if hasattr(i, "tag") else map_json(i) for i in items]
-    return converted[0] if len(converted) == 1 else converted
 
 
 def _prog_dump(args: argparse.Namespace) -> int:
@@ -334,13 +342,7 @@ def map_json(info: Any) -> dict[str, object]:
 
 
 def _map_show(args: argparse.Namespace) -> int:
-    infos = list(_selected(args.selector, "map"))
-    if args.json:
-        print(_json().dumps([map_json(i) for i in infos] if not args.selector else _one(infos)))
-    else:
-        for info in infos:
-            print(format_map(info))
-    return 0
+    return _show(args, "map", map_json, format_map)
 
 
 def hex_bytes(data: bytes) -> str:
