@@ -9,9 +9,10 @@ from pathlib import Path
 
 from pybpf.asm.disasm import disassemble
 from pybpf.asm.instruction import encode
+from pybpf.cli._input import read_input
 from pybpf.cli._objdump import ListingOptions, objdump_listing
 from pybpf.elf import ELFFile
-from pybpf.errors import BPFError, DecodeError, Location
+from pybpf.errors import DecodeError, Location
 
 __all__ = ["register"]
 
@@ -52,19 +53,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.set_defaults(func=_disasm)
 
 
-def _read(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise BPFError(f"cannot read {path}: {exc.strerror}") from exc
-
-
 def _asm(args: argparse.Namespace) -> int:
     from pybpf.asm.assembler import assemble  # noqa: PLC0415 - `disasm` doesn't need the parser
 
-    text = _read(args.file).decode("utf-8", errors="replace")
+    text = read_input(args.file).decode("utf-8", errors="replace")
     source = "<stdin>" if args.file == "-" else args.file
     insns = assemble(text, args.syntax, source=source)
     data = encode(insns, args.byteorder)
@@ -77,7 +69,7 @@ def _asm(args: argparse.Namespace) -> int:
 
 
 def _disasm(args: argparse.Namespace) -> int:
-    data = _read(args.file)
+    data = read_input(args.file)
     source = "<stdin>" if args.file == "-" else args.file
     if data[:4] == b"\x7fELF":
         opts = ListingOptions(

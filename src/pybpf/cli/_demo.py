@@ -91,11 +91,9 @@ def _counters(items: list[tuple[Any, Any]]) -> dict[str, int]:
     }
 
 
-def _run(
-    spec: CollectionSpec, frames: list[bytes], blocked: bytes, after: int, tier: str
-) -> Column:
-    """The frames through the firewall in a VM on ``tier``."""
-    coll = VM(tier=tier).load_collection(spec)  # type: ignore[arg-type]
+def _column(coll: Any, frames: list[bytes], blocked: bytes, after: int) -> Column:
+    """The frames through a loaded firewall (a VM's collection or the kernel's: the same
+    API), ``blocked`` put in its BLOCKLIST before frame ``after``."""
     prog = next(iter(coll.programs.values()))
     blocklist, counters = _kv(coll.maps["BLOCKLIST"]), _kv(coll.maps["COUNTERS"])
     col = Column()
@@ -105,6 +103,13 @@ def _run(
         col.verdicts.append(prog.test_run(frame).retval)
     col.counters = _counters(list(counters.items()))
     return col
+
+
+def _run(
+    spec: CollectionSpec, frames: list[bytes], blocked: bytes, after: int, tier: str
+) -> Column:
+    """The frames through the firewall in a VM on ``tier``."""
+    return _column(VM(tier=tier).load_collection(spec), frames, blocked, after)  # type: ignore[arg-type]
 
 
 def _kernel(spec: CollectionSpec, frames: list[bytes], blocked: bytes, after: int) -> Column:
@@ -119,15 +124,7 @@ def _kernel(spec: CollectionSpec, frames: list[bytes], blocked: bytes, after: in
     for m in plain.maps.values():
         m.btf, m.key_type, m.value_type = None, None, None
     with Collection.load(plain) as coll:
-        prog = next(iter(coll.programs.values()))
-        blocklist, counters = _kv(coll.maps["BLOCKLIST"]), _kv(coll.maps["COUNTERS"])
-        col = Column()
-        for i, frame in enumerate(frames):
-            if i == after:
-                blocklist[blocked] = (1).to_bytes(4, "little")
-            col.verdicts.append(prog.test_run(frame).retval)
-        col.counters = _counters(list(counters.items()))
-    return col
+        return _column(coll, frames, blocked, after)
 
 
 def _kernel_or_reason(

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from pybpf.asm.instruction import Instruction, decode
+from pybpf.cli._input import read_input
 from pybpf.errors import BPFError, VMError
 from pybpf.vm import TIERS, VM, MemoryEntry, VMProgram
 from pybpf.vm.context import Entry, NoDataEntry, SkbEntry, XdpEntry
@@ -62,15 +63,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 # -- pybpf run -------------------------------------------------------------------------------------
-
-
-def _read(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise BPFError(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def _hex(text: str, what: str) -> bytes:
@@ -135,11 +127,11 @@ def _tracer(prog: VMProgram) -> object:
 
 
 def _run(args: argparse.Namespace) -> int:
-    prog, test_mem = _load(args, _read(args.file))
+    prog, test_mem = _load(args, read_input(args.file))
     if args.mem is not None:
         data = _hex(args.mem, "--mem")
     elif args.data is not None:
-        data = _read(args.data)
+        data = read_input(args.data)
     else:
         data = test_mem or b""
     ctx = _hex(args.ctx, "--ctx") if args.ctx else None
