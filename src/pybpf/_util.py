@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (PEP 781's idiom):
 if TYPE_CHECKING:  # ``import pybpf`` loads this module, and should load little else
     from collections.abc import Callable, Mapping
+    from types import TracebackType
     from typing import TypeVar
 
     _T = TypeVar("_T")
@@ -17,6 +19,7 @@ __all__ = [
     "align",
     "lazy_exports",
     "overload",
+    "paused_gc",
     "s16",
     "s32",
     "s64",
@@ -109,3 +112,24 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], ob
         return value
 
     return __getattr__
+
+
+class _PausedGC:
+    __slots__ = ("_was_enabled",)
+
+    def __enter__(self) -> None:
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._was_enabled:
+            gc.enable()
+
+
+def paused_gc() -> _PausedGC:
+    """A context manager pausing the cyclic garbage collector (if it runs) meanwhile: while a
+    batch of new, cycle-free objects is built, collections triggered by their sheer number
+    would rescan them over and over (a third of the decoding time of a 100k-entry walk)."""
+    return _PausedGC()

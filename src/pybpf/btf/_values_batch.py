@@ -25,18 +25,17 @@ cycles, and collections set off by their number would rescan the growing batch a
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from itertools import repeat
 from typing import Any
 
+from pybpf._util import paused_gc
 from pybpf.btf._values_flat import Compiled, many_struct
 from pybpf.errors import CodecError
 
-__all__ = ["MAX_PAD_CHECKS", "ManyDecoder", "check_size", "paused_gc", "plain_many"]
+__all__ = ["MAX_PAD_CHECKS", "ManyDecoder", "check_size", "plain_many"]
 
 ManyDecoder = Callable[[bytes, int], list[Any]]
 
@@ -45,18 +44,6 @@ MAX_PAD_CHECKS = 16
 
 _new = tuple.__new__
 _CODES = frozenset("bBhHiIlLqQefd?")  # one item per code letter, no count
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector (if it runs) for the duration."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def check_size(data: object, count: int, size: int) -> memoryview:

@@ -63,7 +63,8 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pybpf.btf._values_batch import check_size, paused_gc, plain_many
+from pybpf._util import paused_gc
+from pybpf.btf._values_batch import check_size, plain_many
 from pybpf.btf._values_build import node_of
 from pybpf.btf._values_flat import Compiled, compiled, flat_ok, many_struct
 from pybpf.btf._values_nodes import (

@@ -15,14 +15,13 @@ come out as ints). Raw bytes are always at hand: ``m.raw`` is the same map with 
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
-import gc
 import sys
 from collections.abc import Iterable, Iterator, MutableMapping
 
 from pybpf._uapi import Cmd, MapType
+from pybpf._util import paused_gc
 from pybpf.errors import NotSupportedError, SyscallError
 from pybpf.features import BATCH_OPS
 from pybpf.objects import _batch
@@ -305,7 +304,7 @@ class KeyValueMap(Map, Coded, MutableMapping[Any, Any]):
         out: list[tuple[Any, Any]] = []
         decode_keys, decode_values = self._codec.decode_keys, self._codec.decode_values
         for keys, values, n in walk:
-            with _no_gc():  # the cyclic GC would rescan the growing list of new tuples
+            with paused_gc():  # the cyclic GC would rescan the growing list of new tuples
                 out += zip(decode_keys(keys, n), decode_values(values, n), strict=True)
         return out
 
@@ -413,20 +412,6 @@ class KeyValueMap(Map, Coded, MutableMapping[Any, Any]):
 
 
 _Chunk = tuple[bytes, bytes, int]
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch of new tuples is built: they hold no
-    cycles, and collections triggered by their sheer number would rescan them over and over
-    (a third of the decoding time of a 100k-entry walk)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _chain(first: _Chunk | None, rest: Iterator[_Chunk]) -> Iterator[_Chunk]:
