@@ -3,36 +3,15 @@ live with bpftool where it is installed)."""
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 import json
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 
-from pybpf.cli import _kernel
 from pybpf.objects import Map, Program
 from pybpf.spec import MapSpec, MapType, ProgramSpec, ProgType
-from tests.conftest import tool
+from tests.objects.cli_helpers import bpftool, run
 from tests.objects.progs import count_into
-
-
-def run(*argv: str) -> str:
-    parser = argparse.ArgumentParser(prog="pybpf")
-    _kernel.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert args.func(args) == 0
-    return out.getvalue()
-
-
-def bpftool(*argv: str) -> str:
-    return subprocess.run(
-        [tool("bpftool"), *argv], check=True, capture_output=True, text=True
-    ).stdout
 
 
 @pytest.fixture

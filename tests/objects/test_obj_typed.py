@@ -8,15 +8,12 @@ into the kernel by :meth:`Map.create`; the same tests run on the fake kernel.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
-import io
 import ipaddress
 import json
 import random
 import struct
-import subprocess
 import sys
 from collections.abc import Iterator
 
@@ -25,7 +22,6 @@ import pytest
 from pybpf.btf import BTF, Int, IntEncoding, Kind, Member, Struct
 from pybpf.btf.encode import encode
 from pybpf.btf.values import StructValue, raw_of
-from pybpf.cli import _kernel
 from pybpf.objects import (
     CodecError,
     HashMap,
@@ -38,7 +34,8 @@ from pybpf.objects import (
 )
 from pybpf.objects.codec import DeferredCodec, TypedCodec
 from pybpf.spec import CollectionSpec, MapSpec, MapType
-from tests.conftest import OBJ, tool
+from tests.conftest import OBJ
+from tests.objects.cli_helpers import bpftool, run
 
 
 @functools.cache
@@ -281,22 +278,6 @@ def test_struct_keys_walk_and_look_up_with_their_padding(backend: str) -> None:
 
 
 # -- pybpf map dump is bpftool map dump ----------------------------------------------------
-def run(*argv: str) -> str:
-    parser = argparse.ArgumentParser(prog="pybpf")
-    _kernel.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert args.func(args) == 0
-    return out.getvalue()
-
-
-def bpftool(*argv: str) -> str:
-    return subprocess.run(
-        [tool("bpftool"), *argv], check=True, capture_output=True, text=True
-    ).stdout
-
-
 def no_floats(btf: BTF) -> BTF:
     """``btf`` with its floats made integers of the same size: bpftool 7.1 cannot print
     floats, pybpf can (the one difference, tested in tests/btf/test_values.py)."""
