@@ -8,7 +8,7 @@ either byte order) is raw BTF, anything else is read as ELF.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from os import PathLike
 
 from pybpf._records import field, immutable
@@ -85,9 +85,18 @@ class KernelBTF:
 
 
 def load_kernel_btf(
-    directory: str | PathLike[str] = "/sys/kernel/btf", *, modules: bool = True, cache: bool = True
+    directory: str | PathLike[str] = "/sys/kernel/btf",
+    *,
+    modules: bool = True,
+    cache: bool = True,
+    read: Callable[[str], bytes | memoryview] | None = None,
+    read_cache: Callable[[str], bytes | memoryview] | None = None,
 ) -> KernelBTF:
     """Read ``vmlinux`` and (with ``modules``) every module's BTF from ``directory``.
+
+    ``read`` gives a file's bytes (default: read whole) and ``read_cache`` an index cache
+    entry's (see :func:`pybpf.btf.cache.load_cached`): the kernel half maps both, which
+    this layer may not do.
 
     Requires Linux >= 5.5 built with ``CONFIG_DEBUG_INFO_BTF`` (modules: >= 5.11 with
     ``CONFIG_DEBUG_INFO_BTF_MODULES``). Module BTF that is unreadable, empty of data or
@@ -98,7 +107,15 @@ def load_kernel_btf(
         BTFError: ``vmlinux`` is malformed.
     """
     folder = os.fspath(directory)
-    vmlinux = load_path(os.path.join(folder, "vmlinux"), cache=cache)
+    read = read or _read
+    path = os.path.join(folder, "vmlinux")
+    data = read(path)
+    if cache and is_raw_btf(data):
+        from pybpf.btf.cache import load_cached  # noqa: PLC0415 - cache imports this module
+
+        vmlinux = load_cached(data, name=path, read=read_cache)
+    else:
+        vmlinux = load_bytes(data, name=path)
     found: dict[str, BTF] = {}
     errors: dict[str, BTFError | OSError] = {}
     for name in sorted(os.listdir(folder)) if modules else ():
@@ -106,7 +123,7 @@ def load_kernel_btf(
             continue
         path = os.path.join(folder, name)
         try:
-            found[name] = BTF(_read(path), base=vmlinux, name=path)
+            found[name] = BTF(read(path), base=vmlinux, name=path)
         except (BTFError, OSError) as exc:
             errors[name] = exc
     return KernelBTF(vmlinux, found, errors)

@@ -25,8 +25,7 @@ from collections.abc import Iterable
 
 from pybpf._records import immutable
 from pybpf.btf._btf import BTF
-from pybpf.btf._load import KernelBTF
-from pybpf.btf.cache import load_cached
+from pybpf.btf._load import KernelBTF, load_kernel_btf
 from pybpf.btf.kinds import Kind
 from pybpf.errors import BTFError, NotSupportedError, SyscallError
 from pybpf.objects._errors import SpecError
@@ -157,19 +156,7 @@ def _map_readonly(path: str) -> memoryview | None:
 def _read_kernel_btf(directory: str) -> KernelBTF:
     """:func:`pybpf.btf.load_kernel_btf`, the files mapped rather than read (the BTF layer
     may not map files; this one may)."""
-    path = os.path.join(directory, "vmlinux")
-    vmlinux = load_cached(_read_sysfs(path), name=path, read=_map_file)
-    found: dict[str, BTF] = {}
-    errors: dict[str, BTFError | OSError] = {}
-    for name in sorted(os.listdir(directory)):
-        if name == "vmlinux":
-            continue
-        module = os.path.join(directory, name)
-        try:
-            found[name] = BTF(_read_sysfs(module), base=vmlinux, name=module)
-        except (BTFError, OSError) as exc:
-            errors[name] = exc
-    return KernelBTF(vmlinux, found, errors)
+    return load_kernel_btf(directory, read=_read_sysfs, read_cache=_map_file)
 
 
 @immutable
